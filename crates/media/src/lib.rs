@@ -1,1 +1,35 @@
-//! latentid-media
+//! latentid-media: from files to the arrays the encoder learns from.
+//!
+//! It owns decoding (symphonia for audio, `image` for pictures), the analysis front end
+//! (mono, resampling with rubato, log-mel spectrogram with realfft, fixed-length patches
+//! with per-patch normalisation, image tensors) and the augmentations used by training,
+//! evaluation and tests. Every error names the file and the reason; a decoder that panics
+//! on a malformed file is contained here and becomes [`MediaError::Panic`].
+//!
+//! It must not know about models, indexes or the command line.
+//!
+//! ```no_run
+//! use latentid_media::{audio_patches, AudioParams};
+//! let params = AudioParams::default();
+//! let (audio, patches) = audio_patches("song.ogg".as_ref(), &params, 16)?;
+//! println!("{:.1} s -> {} patches of {} values", audio.duration_s(), patches.len(), params.patch_len());
+//! # Ok::<(), latentid_media::MediaError>(())
+//! ```
+
+pub mod augment;
+mod decode;
+mod error;
+mod image_io;
+mod kind;
+mod mel;
+mod params;
+mod resample;
+
+pub use decode::{decode_audio, decode_audio_bytes, Audio};
+pub use error::{MediaError, Result};
+pub use image::DynamicImage;
+pub use image_io::{image_tensor, load_image, load_image_bytes};
+pub use kind::{media_kind, MediaKind};
+pub use mel::{audio_patches, is_silent_patch, normalise_patch, patches, Mel, MelExtractor, Patch};
+pub use params::{AudioParams, FeatureParams, ImageParams};
+pub use resample::resample;

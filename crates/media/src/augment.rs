@@ -1,0 +1,383 @@
+//! Distortions a real query goes through, used to train the encoder (corrupted input ->
+//! clean target), to make evaluation clips and in tests. Deterministic under a seeded rng.
+
+use image::{DynamicImage, GenericImageView, ImageBuffer, Rgb};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+use realfft::RealFftPlanner;
+
+// ---------- audio ----------
+
+fn power(x: &[f32]) -> f32 {
+    x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32
+}
+
+/// Gaussian white noise, unit variance.
+pub fn white_noise(n: usize, rng: &mut impl Rng) -> Vec<f32> {
+    (0..n).map(|_| StandardNormal.sample(rng)).collect()
+}
+
+/// Pink (1/f) noise from white noise through Paul Kellet's refined filter.
+pub fn pink_noise(n: usize, rng: &mut impl Rng) -> Vec<f32> {
+    let mut b = [0f32; 7];
+    (0..n)
+        .map(|_| {
+            let w: f32 = StandardNormal.sample(rng);
+            b[0] = 0.99886 * b[0] + w * 0.0555179;
+            b[1] = 0.99332 * b[1] + w * 0.0750759;
+            b[2] = 0.96900 * b[2] + w * 0.153_852;
+            b[3] = 0.86650 * b[3] + w * 0.3104856;
+            b[4] = 0.55000 * b[4] + w * 0.5329522;
+            b[5] = -0.7616 * b[5] - w * 0.0168980;
+            let out = b.iter().sum::<f32>() + w * 0.5362;
+            b[6] = w * 0.115926;
+            out * 0.11
+        })
+        .collect()
+}
+
+/// Adds `noise` (looped or cut to length) scaled so that the result has exactly `snr_db`.
+/// Silent signal or noise: nothing is added.
+pub fn mix_at_snr(signal: &mut [f32], noise: &[f32], snr_db: f32) {
+    if signal.is_empty() || noise.is_empty() {
+        return;
+    }
+    let ps = power(signal);
+    let pn = if noise.len() >= signal.len() {
+        power(&noise[..signal.len()])
+    } else {
+        (0..signal.len())
+            .map(|i| noise[i % noise.len()].powi(2))
+            .sum::<f32>()
+            / signal.len() as f32
+    };
+    if ps <= 0.0 || pn <= 0.0 {
+        return;
+    }
+    let scale = (ps / (pn * 10f32.powf(snr_db / 10.0))).sqrt();
+    for (i, s) in signal.iter_mut().enumerate() {
+        *s += scale * noise[i % noise.len()];
+    }
+}
+
+/// 10 log10(P_clean / P_(noisy - clean)).
+pub fn snr_db(clean: &[f32], noisy: &[f32]) -> f32 {
+    let n = clean.len().min(noisy.len());
+    let pc = power(&clean[..n]);
+    let pe = clean[..n]
+        .iter()
+        .zip(&noisy[..n])
+        .map(|(c, x)| (x - c).powi(2))
+        .sum::<f32>()
+        / n.max(1) as f32;
+    10.0 * (pc / pe.max(f32::MIN_POSITIVE)).log10()
+}
+
+pub fn gain_db(signal: &mut [f32], db: f32) {
+    let g = 10f32.powf(db / 20.0);
+    signal.iter_mut().for_each(|x| *x *= g);
+}
+
+/// Same length; a positive shift delays the signal (zeros come in at the start).
+pub fn time_shift(signal: &[f32], shift: isize) -> Vec<f32> {
+    let n = signal.len();
+    let mut out = vec![0.0; n];
+    for (i, o) in out.iter_mut().enumerate() {
+        let j = i as isize - shift;
+        if j >= 0 && (j as usize) < n {
+            *o = signal[j as usize];
+        }
+    }
+    out
+}
+
+/// RBJ biquad, direct form I.
+struct Biquad {
+    b: [f32; 3],
+    a: [f32; 2],
+}
+
+impl Biquad {
+    fn new(kind_high: bool, sample_rate: u32, f0: f32) -> Self {
+        let w0 = 2.0 * std::f32::consts::PI * f0 / sample_rate as f32;
+        let alpha = w0.sin() / (2.0 * std::f32::consts::FRAC_1_SQRT_2);
+        let cos = w0.cos();
+        let a0 = 1.0 + alpha;
+        let (b0, b1) = if kind_high {
+            ((1.0 + cos) / 2.0, -(1.0 + cos))
+        } else {
+            ((1.0 - cos) / 2.0, 1.0 - cos)
+        };
+        Self {
+            b: [b0 / a0, b1 / a0, b0 / a0],
+            a: [-2.0 * cos / a0, (1.0 - alpha) / a0],
+        }
+    }
+
+    fn run(&self, x: &mut [f32]) {
+        let (mut x1, mut x2, mut y1, mut y2) = (0f32, 0f32, 0f32, 0f32);
+        for v in x.iter_mut() {
+            let y =
+                self.b[0] * *v + self.b[1] * x1 + self.b[2] * x2 - self.a[0] * y1 - self.a[1] * y2;
+            x2 = x1;
+            x1 = *v;
+            y2 = y1;
+            y1 = y;
+            *v = y;
+        }
+    }
+}
+
+/// Keeps `low_hz..high_hz`: two cascaded 2nd-order high-passes and low-passes (24 dB/oct),
+/// like a telephone line for 300..3400.
+pub fn band_limit(signal: &mut [f32], sample_rate: u32, low_hz: f32, high_hz: f32) {
+    let nyquist = sample_rate as f32 / 2.0;
+    for _ in 0..2 {
+        if low_hz > 0.0 && low_hz < nyquist {
+            Biquad::new(true, sample_rate, low_hz).run(signal);
+        }
+        if high_hz > 0.0 && high_hz < nyquist * 0.98 {
+            Biquad::new(false, sample_rate, high_hz).run(signal);
+        }
+    }
+}
+
+/// A simple room: the signal convolved (by FFT) with exponentially decaying noise of the
+/// given RT60, mixed `wet` (0..1) with the dry signal at equal loudness. Same length.
+pub fn reverb(
+    signal: &[f32],
+    sample_rate: u32,
+    rt60_s: f32,
+    wet: f32,
+    rng: &mut impl Rng,
+) -> Vec<f32> {
+    let n = signal.len();
+    let len = ((rt60_s.clamp(0.05, 2.0)) * sample_rate as f32) as usize;
+    if n == 0 || len == 0 {
+        return signal.to_vec();
+    }
+    let decay = 6.91 / (rt60_s * sample_rate as f32); // -60 dB at rt60
+    let ir: Vec<f32> = (0..len)
+        .map(|i| {
+            let g: f32 = StandardNormal.sample(rng);
+            g * (-decay * i as f32).exp()
+        })
+        .collect();
+    let size = (n + len).next_power_of_two();
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fwd = planner.plan_fft_forward(size);
+    let inv = planner.plan_fft_inverse(size);
+    let mut a = vec![0f32; size];
+    a[..n].copy_from_slice(signal);
+    let mut b = vec![0f32; size];
+    b[..len].copy_from_slice(&ir);
+    let mut fa = fwd.make_output_vec();
+    let mut fb = fwd.make_output_vec();
+    if fwd.process(&mut a, &mut fa).is_err() || fwd.process(&mut b, &mut fb).is_err() {
+        return signal.to_vec();
+    }
+    for (x, y) in fa.iter_mut().zip(&fb) {
+        *x *= y;
+    }
+    let mut out = vec![0f32; size];
+    if inv.process(&mut fa, &mut out).is_err() {
+        return signal.to_vec();
+    }
+    let wet_sig = &out[..n];
+    let scale = (power(signal) / power(wet_sig).max(f32::MIN_POSITIVE)).sqrt();
+    let wet = wet.clamp(0.0, 1.0);
+    signal
+        .iter()
+        .zip(wet_sig)
+        .map(|(d, w)| (1.0 - wet) * d + wet * w * scale)
+        .collect()
+}
+
+/// Random corruption at random strength, as used for training: a random subset of time
+/// shift, reverb, band limiting, additive noise (white, pink or other audio) and gain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AudioAugment {
+    pub snr_min: f32,
+    pub snr_max: f32,
+    /// Largest shift in samples, either way.
+    pub max_shift: usize,
+    pub p_noise: f32,
+    pub p_reverb: f32,
+    pub p_band: f32,
+    pub p_gain: f32,
+}
+
+impl Default for AudioAugment {
+    fn default() -> Self {
+        Self {
+            snr_min: 0.0,
+            snr_max: 20.0,
+            max_shift: 2000,
+            p_noise: 0.8,
+            p_reverb: 0.3,
+            p_band: 0.3,
+            p_gain: 0.5,
+        }
+    }
+}
+
+impl AudioAugment {
+    /// `others`: unrelated audio to use as a noise source (music, voices), if any.
+    pub fn apply(
+        &self,
+        clean: &[f32],
+        sample_rate: u32,
+        others: Option<&[f32]>,
+        rng: &mut impl Rng,
+    ) -> Vec<f32> {
+        let mut x = if self.max_shift > 0 {
+            let m = self.max_shift as i64;
+            time_shift(clean, rng.random_range(-m..=m) as isize)
+        } else {
+            clean.to_vec()
+        };
+        if rng.random::<f32>() < self.p_reverb {
+            let rt60 = rng.random_range(0.2..0.9);
+            let wet = rng.random_range(0.2..0.7);
+            x = reverb(&x, sample_rate, rt60, wet, rng);
+        }
+        if rng.random::<f32>() < self.p_band {
+            let low = rng.random_range(150.0..500.0);
+            let high = rng.random_range(2800.0..3600.0);
+            band_limit(&mut x, sample_rate, low, high);
+        }
+        if rng.random::<f32>() < self.p_noise {
+            let snr = rng.random_range(self.snr_min..=self.snr_max);
+            let kind = rng.random_range(0..if others.is_some() { 3 } else { 2 });
+            let noise = match (kind, others) {
+                (2, Some(o)) => o.to_vec(),
+                (1, _) => pink_noise(x.len(), rng),
+                _ => white_noise(x.len(), rng),
+            };
+            mix_at_snr(&mut x, &noise, snr);
+        }
+        if rng.random::<f32>() < self.p_gain {
+            gain_db(&mut x, rng.random_range(-20.0..6.0));
+        }
+        x
+    }
+}
+
+// ---------- images ----------
+
+/// Keeps `frac` of each side, at a random position.
+pub fn crop(img: &DynamicImage, frac: f32, rng: &mut impl Rng) -> DynamicImage {
+    let (w, h) = img.dimensions();
+    let frac = frac.clamp(0.05, 1.0);
+    let (cw, ch) = (
+        ((w as f32 * frac) as u32).max(1),
+        ((h as f32 * frac) as u32).max(1),
+    );
+    let x = rng.random_range(0..=w - cw);
+    let y = rng.random_range(0..=h - ch);
+    img.crop_imm(x, y, cw, ch)
+}
+
+/// Resizes by `factor` (both sides).
+pub fn rescale(img: &DynamicImage, factor: f32) -> DynamicImage {
+    let (w, h) = img.dimensions();
+    let nw = ((w as f32 * factor).round() as u32).max(1);
+    let nh = ((h as f32 * factor).round() as u32).max(1);
+    img.resize_exact(nw, nh, image::imageops::FilterType::Triangle)
+}
+
+/// Re-compresses as JPEG at `quality` (1..100) and decodes again.
+pub fn jpeg(img: &DynamicImage, quality: u8) -> DynamicImage {
+    let rgb = img.to_rgb8();
+    let mut bytes = Vec::new();
+    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, quality.clamp(1, 100));
+    if rgb.write_with_encoder(enc).is_err() {
+        return img.clone();
+    }
+    image::load_from_memory(&bytes).unwrap_or_else(|_| img.clone())
+}
+
+/// `p' = (p - 0.5) * contrast + 0.5 + brightness`, in 0..1 units.
+pub fn brightness_contrast(img: &DynamicImage, brightness: f32, contrast: f32) -> DynamicImage {
+    map_rgb(img, |v| (v - 0.5) * contrast + 0.5 + brightness)
+}
+
+/// Adds Gaussian noise of standard deviation `sigma` (0..1 units).
+pub fn image_noise(img: &DynamicImage, sigma: f32, rng: &mut impl Rng) -> DynamicImage {
+    map_rgb(img, |v| {
+        let g: f32 = StandardNormal.sample(&mut *rng);
+        v + sigma * g
+    })
+}
+
+fn map_rgb(img: &DynamicImage, mut f: impl FnMut(f32) -> f32) -> DynamicImage {
+    let rgb = img.to_rgb8();
+    let out = ImageBuffer::<Rgb<u8>, _>::from_fn(rgb.width(), rgb.height(), |x, y| {
+        let p = rgb.get_pixel(x, y);
+        Rgb([0, 1, 2].map(|c| (f(p[c] as f32 / 255.0) * 255.0).round().clamp(0.0, 255.0) as u8))
+    });
+    DynamicImage::ImageRgb8(out)
+}
+
+/// Random alterations at random strength, as used for training.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageAugment {
+    /// Smallest kept fraction of each side when cropping.
+    pub crop_min: f32,
+    pub scale_min: f32,
+    pub jpeg_min: u8,
+    pub brightness: f32,
+    pub contrast: f32,
+    pub noise_max: f32,
+    pub p_crop: f32,
+    pub p_scale: f32,
+    pub p_jpeg: f32,
+    pub p_color: f32,
+    pub p_noise: f32,
+}
+
+impl Default for ImageAugment {
+    fn default() -> Self {
+        Self {
+            crop_min: 0.75,
+            scale_min: 0.4,
+            jpeg_min: 20,
+            brightness: 0.2,
+            contrast: 0.3,
+            noise_max: 0.06,
+            p_crop: 0.5,
+            p_scale: 0.5,
+            p_jpeg: 0.5,
+            p_color: 0.5,
+            p_noise: 0.4,
+        }
+    }
+}
+
+impl ImageAugment {
+    pub fn apply(&self, img: &DynamicImage, rng: &mut impl Rng) -> DynamicImage {
+        let mut x = img.clone();
+        if rng.random::<f32>() < self.p_crop {
+            let f = rng.random_range(self.crop_min..=1.0);
+            x = crop(&x, f, rng);
+        }
+        if rng.random::<f32>() < self.p_scale {
+            let f = rng.random_range(self.scale_min..=1.0);
+            x = rescale(&x, f);
+        }
+        if rng.random::<f32>() < self.p_color {
+            let b = rng.random_range(-self.brightness..=self.brightness);
+            let c = rng.random_range(1.0 - self.contrast..=1.0 + self.contrast);
+            x = brightness_contrast(&x, b, c);
+        }
+        if rng.random::<f32>() < self.p_noise {
+            let s = rng.random_range(0.0..=self.noise_max);
+            x = image_noise(&x, s, rng);
+        }
+        if rng.random::<f32>() < self.p_jpeg {
+            let q = rng.random_range(self.jpeg_min..=95);
+            x = jpeg(&x, q);
+        }
+        x
+    }
+}

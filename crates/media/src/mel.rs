@@ -1,0 +1,212 @@
+//! Log-mel spectrogram and fixed-length, per-patch-normalised patches.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use realfft::{RealFftPlanner, RealToComplex};
+
+use crate::{decode_audio, Audio, AudioParams, MediaError, Result};
+
+/// A log-mel spectrogram, frame-major: frame `t` is `data[t * n_mels .. (t + 1) * n_mels]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mel {
+    pub n_mels: usize,
+    pub n_frames: usize,
+    pub data: Vec<f32>,
+}
+
+/// Added to mel power before the log: silence maps to a constant, not -inf.
+const LOG_FLOOR: f32 = 1e-6;
+
+/// Computes log-mel spectrograms with a planned FFT, window and filterbank built once.
+/// `Send + Sync`: share one across threads.
+pub struct MelExtractor {
+    params: AudioParams,
+    fft: Arc<dyn RealToComplex<f32>>,
+    window: Vec<f32>,
+    /// Per mel band: first FFT bin and the triangle's weights from there.
+    filters: Vec<(usize, Vec<f32>)>,
+}
+
+fn hz_to_mel(f: f32) -> f32 {
+    2595.0 * (1.0 + f / 700.0).log10()
+}
+
+fn mel_to_hz(m: f32) -> f32 {
+    700.0 * (10f32.powf(m / 2595.0) - 1.0)
+}
+
+impl MelExtractor {
+    pub fn new(p: &AudioParams) -> Self {
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(p.n_fft);
+        // Periodic Hann window.
+        let window = (0..p.n_fft)
+            .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / p.n_fft as f32).cos())
+            .collect();
+        // HTK mel scale, triangular filters with unit peak.
+        let bins = p.n_fft / 2 + 1;
+        let bin_hz = p.sample_rate as f32 / p.n_fft as f32;
+        let (lo, hi) = (
+            hz_to_mel(p.fmin),
+            hz_to_mel(p.fmax.min(p.sample_rate as f32 / 2.0)),
+        );
+        let edges: Vec<f32> = (0..p.n_mels + 2)
+            .map(|i| mel_to_hz(lo + (hi - lo) * i as f32 / (p.n_mels + 1) as f32))
+            .collect();
+        let filters = (0..p.n_mels)
+            .map(|m| {
+                let (l, c, r) = (edges[m], edges[m + 1], edges[m + 2]);
+                let weights: Vec<(usize, f32)> = (0..bins)
+                    .filter_map(|k| {
+                        let f = k as f32 * bin_hz;
+                        let w = if f > l && f <= c {
+                            (f - l) / (c - l)
+                        } else if f > c && f < r {
+                            (r - f) / (r - c)
+                        } else {
+                            0.0
+                        };
+                        (w > 0.0).then_some((k, w))
+                    })
+                    .collect();
+                // A band narrower than one bin still gets the nearest bin.
+                if weights.is_empty() {
+                    let k = ((c / bin_hz).round() as usize).min(bins - 1);
+                    (k, vec![1.0])
+                } else {
+                    (weights[0].0, weights.iter().map(|&(_, w)| w).collect())
+                }
+            })
+            .collect();
+        Self {
+            params: p.clone(),
+            fft,
+            window,
+            filters,
+        }
+    }
+
+    pub fn params(&self) -> &AudioParams {
+        &self.params
+    }
+
+    /// Frames cover `[t * hop, t * hop + n_fft)`; a trailing partial frame is dropped.
+    pub fn compute(&self, samples: &[f32]) -> Mel {
+        let p = &self.params;
+        let n_frames = if samples.len() >= p.n_fft {
+            1 + (samples.len() - p.n_fft) / p.hop
+        } else {
+            0
+        };
+        let mut data = Vec::with_capacity(n_frames * p.n_mels);
+        let mut input = self.fft.make_input_vec();
+        let mut spectrum = self.fft.make_output_vec();
+        let mut scratch = self.fft.make_scratch_vec();
+        let mut power = vec![0f32; spectrum.len()];
+        for t in 0..n_frames {
+            let frame = &samples[t * p.hop..t * p.hop + p.n_fft];
+            for ((x, s), w) in input.iter_mut().zip(frame).zip(&self.window) {
+                *x = s * w;
+            }
+            // Lengths come from the plan itself, so this cannot fail.
+            if self
+                .fft
+                .process_with_scratch(&mut input, &mut spectrum, &mut scratch)
+                .is_err()
+            {
+                data.resize(data.len() + p.n_mels, LOG_FLOOR.ln());
+                continue;
+            }
+            for (pw, c) in power.iter_mut().zip(&spectrum) {
+                *pw = c.norm_sqr();
+            }
+            for (start, weights) in &self.filters {
+                let e: f32 = weights
+                    .iter()
+                    .zip(&power[*start..])
+                    .map(|(w, x)| w * x)
+                    .sum();
+                data.push((e + LOG_FLOOR).ln());
+            }
+        }
+        Mel {
+            n_mels: p.n_mels,
+            n_frames,
+            data,
+        }
+    }
+}
+
+/// One encoder input: `patch_frames` frames from `frame`, flattened frame-major, normalised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Patch {
+    pub frame: usize,
+    pub offset_s: f32,
+    /// Mean log-mel power before normalising (how loud the patch was).
+    pub loudness: f32,
+    pub data: Vec<f32>,
+}
+
+/// Standard deviations below this are not amplified: near-constant (silent) patches stay ~0.
+const STD_FLOOR: f32 = 0.5;
+
+/// Zero mean, unit variance — removes gain, so a quiet recording matches a loud one.
+pub fn normalise_patch(data: &mut [f32]) {
+    let n = data.len().max(1) as f32;
+    let mean = data.iter().sum::<f32>() / n;
+    let var = data.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
+    let scale = 1.0 / var.sqrt().max(STD_FLOOR);
+    for x in data.iter_mut() {
+        *x = (*x - mean) * scale;
+    }
+}
+
+/// True for a normalised patch with (almost) no structure: silence or a constant tone floor.
+/// Such patches would match every other silence, so they are neither indexed nor queried.
+pub fn is_silent_patch(data: &[f32]) -> bool {
+    let energy = data.iter().map(|x| x * x).sum::<f32>() / data.len().max(1) as f32;
+    energy < 0.05
+}
+
+/// Patches every `hop_frames` frames; each must fit entirely in the spectrogram.
+pub fn patches(mel: &Mel, p: &AudioParams, hop_frames: usize) -> Vec<Patch> {
+    let hop_frames = hop_frames.max(1);
+    if mel.n_frames < p.patch_frames {
+        return Vec::new();
+    }
+    let count = (mel.n_frames - p.patch_frames) / hop_frames + 1;
+    (0..count)
+        .map(|i| {
+            let frame = i * hop_frames;
+            let mut data =
+                mel.data[frame * mel.n_mels..(frame + p.patch_frames) * mel.n_mels].to_vec();
+            let loudness = data.iter().sum::<f32>() / data.len() as f32;
+            normalise_patch(&mut data);
+            Patch {
+                frame,
+                offset_s: frame as f32 * p.frame_seconds(),
+                loudness,
+                data,
+            }
+        })
+        .collect()
+}
+
+/// Decodes a file and cuts it into patches; [`MediaError::TooShort`] when not even one fits.
+pub fn audio_patches(
+    path: &Path,
+    p: &AudioParams,
+    hop_frames: usize,
+) -> Result<(Audio, Vec<Patch>)> {
+    let audio = decode_audio(path, p.sample_rate)?;
+    let mel = MelExtractor::new(p).compute(&audio.samples);
+    let patches = patches(&mel, p, hop_frames);
+    if patches.is_empty() {
+        return Err(MediaError::TooShort {
+            path: path.to_path_buf(),
+            seconds: audio.duration_s(),
+            needed: p.patch_seconds(),
+        });
+    }
+    Ok((audio, patches))
+}

@@ -1,0 +1,316 @@
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use latentid_media::augment::*;
+use latentid_media::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use realfft::RealFftPlanner;
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(rel)
+}
+
+fn sine(freq: f32, rate: u32, seconds: f32) -> Vec<f32> {
+    (0..(rate as f32 * seconds) as usize)
+        .map(|i| 0.5 * (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin())
+        .collect()
+}
+
+/// Writes a 16-bit mono WAV by hand (the test must not depend on the decoder it tests).
+fn write_wav(path: &Path, samples: &[f32], rate: u32) {
+    let data: Vec<u8> = samples
+        .iter()
+        .flat_map(|x| ((x.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
+        .collect();
+    let mut b = Vec::new();
+    b.extend(b"RIFF");
+    b.extend((36 + data.len() as u32).to_le_bytes());
+    b.extend(b"WAVEfmt ");
+    b.extend(16u32.to_le_bytes());
+    b.extend(1u16.to_le_bytes());
+    b.extend(1u16.to_le_bytes());
+    b.extend(rate.to_le_bytes());
+    b.extend((rate * 2).to_le_bytes());
+    b.extend(2u16.to_le_bytes());
+    b.extend(16u16.to_le_bytes());
+    b.extend(b"data");
+    b.extend((data.len() as u32).to_le_bytes());
+    b.extend(data);
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn every_fixture_format_decodes_to_its_length() {
+    // Each library fixture is a 20 s excerpt, whatever its container and codec.
+    for name in [
+        "legends_of_the_north.ogg",
+        "northerners.mp3",
+        "knolls.flac",
+        "wanderer.wav",
+        "the_city_falls.m4a",
+    ] {
+        let a = decode_audio(&fixture(&format!("audio/{name}")), 8000).unwrap();
+        assert_eq!(a.sample_rate, 8000);
+        assert!(
+            (a.duration_s() - 20.0).abs() < 0.06,
+            "{name}: {} s",
+            a.duration_s()
+        );
+        assert!(
+            a.source_rate == 44100 || a.source_rate == 22050 || a.source_rate == 48000,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn patch_count_and_offsets_of_a_known_length_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("ten.wav");
+    write_wav(&wav, &sine(440.0, 16000, 10.0), 16000);
+    let p = AudioParams::default();
+    let (audio, patches) = audio_patches(&wav, &p, 16).unwrap();
+    assert_eq!(audio.samples.len(), 80_000);
+    let frames = 1 + (80_000 - p.n_fft) / p.hop;
+    assert_eq!(patches.len(), (frames - p.patch_frames) / 16 + 1);
+    for (i, patch) in patches.iter().enumerate() {
+        assert_eq!(patch.frame, 16 * i);
+        assert!((patch.offset_s - 16.0 * i as f32 * 0.032).abs() < 1e-4);
+        assert_eq!(patch.data.len(), p.patch_len());
+    }
+}
+
+#[test]
+fn resampling_keeps_a_sine_at_its_frequency() {
+    let out = resample(&sine(1000.0, 44100, 1.0), 44100, 8000).unwrap();
+    assert_eq!(out.len(), 8000);
+    let n = 8000;
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+    let mut input = out.clone();
+    let mut spec = fft.make_output_vec();
+    fft.process(&mut input, &mut spec).unwrap();
+    let peak = spec
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.norm().total_cmp(&b.1.norm()))
+        .unwrap()
+        .0;
+    // 1 Hz per bin at 8000 points and 8 kHz.
+    assert!((peak as i32 - 1000).abs() <= 1, "peak at {peak} Hz");
+    // Amplitude survives too (no gain error in the resampler).
+    let rms = (out[1000..7000].iter().map(|x| x * x).sum::<f32>() / 6000.0).sqrt();
+    assert!((rms - 0.5 / 2f32.sqrt()).abs() < 0.02, "rms {rms}");
+}
+
+#[test]
+fn mel_has_the_promised_shape_and_peaks_where_the_tone_is() {
+    let p = AudioParams::default();
+    let mel = MelExtractor::new(&p).compute(&sine(1000.0, 8000, 2.0));
+    assert_eq!(mel.n_mels, 64);
+    assert_eq!(mel.n_frames, 1 + (16000 - 1024) / 256);
+    assert_eq!(mel.data.len(), mel.n_frames * 64);
+    let frame = &mel.data[10 * 64..11 * 64];
+    let loudest = (0..64)
+        .max_by(|&a, &b| frame[a].total_cmp(&frame[b]))
+        .unwrap();
+    // HTK mel of 300..4000 Hz: 1000 Hz sits about a third of the way up.
+    assert!((15..28).contains(&loudest), "band {loudest}");
+}
+
+#[test]
+fn normalised_patches_are_zero_mean_unit_variance_and_silence_is_flagged() {
+    let mut x: Vec<f32> = (0..100).map(|i| (i as f32).sin() * 3.0 + 7.0).collect();
+    normalise_patch(&mut x);
+    let mean = x.iter().sum::<f32>() / 100.0;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 100.0;
+    assert!(mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3);
+    assert!(!is_silent_patch(&x));
+    let mut flat = vec![-13.8f32; 100];
+    normalise_patch(&mut flat);
+    assert!(is_silent_patch(&flat));
+}
+
+#[test]
+fn noise_is_mixed_at_the_asked_snr() {
+    let music = decode_audio(&fixture("audio/northerners.mp3"), 8000)
+        .unwrap()
+        .samples;
+    let other = decode_audio(&fixture("audio/battle.ogg"), 8000)
+        .unwrap()
+        .samples;
+    let clean = &music[8000..48000];
+    let mut rng = StdRng::seed_from_u64(3);
+    for snr in [0.0, 5.0, 10.0, 20.0] {
+        for noise in [
+            white_noise(clean.len(), &mut rng),
+            pink_noise(clean.len(), &mut rng),
+            other.clone(),
+        ] {
+            let mut noisy = clean.to_vec();
+            mix_at_snr(&mut noisy, &noise, snr);
+            let got = snr_db(clean, &noisy);
+            assert!((got - snr).abs() < 0.5, "asked {snr} dB, got {got}");
+        }
+    }
+}
+
+#[test]
+fn augmentations_are_deterministic_under_a_seed_and_do_what_they_say() {
+    let clean = decode_audio(&fixture("audio/wanderer.wav"), 8000)
+        .unwrap()
+        .samples[..16000]
+        .to_vec();
+    let aug = AudioAugment::default();
+    let a = aug.apply(&clean, 8000, None, &mut StdRng::seed_from_u64(9));
+    let b = aug.apply(&clean, 8000, None, &mut StdRng::seed_from_u64(9));
+    let c = aug.apply(&clean, 8000, None, &mut StdRng::seed_from_u64(10));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(a.len(), clean.len());
+
+    // Band limiting to the phone band removes a 100 Hz tone and keeps a 1 kHz one.
+    let mut low = sine(100.0, 8000, 1.0);
+    band_limit(&mut low, 8000, 300.0, 3400.0);
+    let mut mid = sine(1000.0, 8000, 1.0);
+    band_limit(&mut mid, 8000, 300.0, 3400.0);
+    let rms =
+        |x: &[f32]| (x[2000..].iter().map(|v| v * v).sum::<f32>() / (x.len() - 2000) as f32).sqrt();
+    assert!(rms(&low) < 0.05 * 0.354, "100 Hz kept at rms {}", rms(&low));
+    assert!(rms(&mid) > 0.8 * 0.354, "1 kHz lost: rms {}", rms(&mid));
+
+    let mut g = vec![0.5f32; 10];
+    gain_db(&mut g, -20.0);
+    assert!((g[0] - 0.05).abs() < 1e-6);
+    assert_eq!(time_shift(&[1.0, 2.0, 3.0], 1), vec![0.0, 1.0, 2.0]);
+    let wet = reverb(&clean, 8000, 0.5, 0.5, &mut StdRng::seed_from_u64(1));
+    assert_eq!(wet.len(), clean.len());
+    assert!(snr_db(&clean, &wet) < 10.0, "reverb changed too little");
+}
+
+#[test]
+fn image_augmentations_change_pictures_deterministically() {
+    let img = load_image(&fixture("images/astronaut.png")).unwrap();
+    let mut r1 = StdRng::seed_from_u64(4);
+    let mut r2 = StdRng::seed_from_u64(4);
+    let aug = ImageAugment::default();
+    assert_eq!(
+        aug.apply(&img, &mut r1).to_rgb8(),
+        aug.apply(&img, &mut r2).to_rgb8()
+    );
+    let cropped = crop(&img, 0.5, &mut r1);
+    assert_eq!(cropped.width(), img.width() / 2);
+    assert_eq!(rescale(&img, 0.5).width(), img.width() / 2);
+    let j = jpeg(&img, 20);
+    assert_eq!((j.width(), j.height()), (img.width(), img.height()));
+    let bright = brightness_contrast(&img, 0.2, 1.0).to_rgb8();
+    let mean =
+        |b: &image::RgbImage| b.pixels().map(|p| p[0] as f64).sum::<f64>() / b.len() as f64 * 3.0;
+    assert!(mean(&bright) > mean(&img.to_rgb8()));
+    let _ = image_noise(&img, 0.05, &mut r1);
+}
+
+#[test]
+fn every_image_format_loads_and_exif_orientation_is_applied() {
+    for name in [
+        "astronaut.png",
+        "coffee.jpg",
+        "chelsea.webp",
+        "rocket.bmp",
+        "motorcycle.tiff",
+        "hubble.gif",
+    ] {
+        let img = load_image(&fixture(&format!("images/{name}"))).unwrap();
+        assert!(img.width() > 50 && img.height() > 50, "{name}");
+        let t = image_tensor(&img, &ImageParams::default());
+        assert_eq!(t.len(), 3 * 64 * 64);
+        assert!(t.iter().all(|v| v.is_finite()));
+    }
+    // Stored 240x160 with Orientation=6 (rotate 90°): upright it is 160x240.
+    let img = load_image(&fixture("images/coffee-rotated-exif.jpg")).unwrap();
+    assert_eq!((img.width(), img.height()), (160, 240));
+}
+
+fn assert_names_path(e: &MediaError, path: &Path) {
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "error does not name the file: {msg}"
+    );
+}
+
+#[test]
+fn bad_audio_inputs_give_typed_errors_that_name_the_file() {
+    let p = AudioParams::default();
+    type Check = fn(&MediaError) -> bool;
+    let cases: Vec<(&str, Check)> = vec![
+        ("broken/empty.mp3", |e| {
+            matches!(e, MediaError::Empty { .. })
+        }),
+        ("broken/truncated.ogg", |e| {
+            matches!(e, MediaError::Decode { .. })
+        }),
+        ("broken/notes.mp3", |e| {
+            matches!(e, MediaError::NotMedia { .. })
+        }),
+        (
+            "broken/unsupported-opus.ogg",
+            |e| matches!(e, MediaError::UnsupportedCodec { codec, .. } if codec == "Opus"),
+        ),
+        ("broken/too-short.wav", |e| {
+            matches!(e, MediaError::TooShort { .. })
+        }),
+        ("broken/silence.wav", |e| {
+            matches!(e, MediaError::Silent { .. })
+        }),
+    ];
+    for (rel, ok) in cases {
+        let path = fixture(rel);
+        let e = audio_patches(&path, &p, 16).unwrap_err();
+        assert!(ok(&e), "{rel}: unexpected error {e:?}");
+        assert_names_path(&e, &path);
+    }
+    let missing = fixture("audio/no-such-file.ogg");
+    let e = decode_audio(&missing, 8000).unwrap_err();
+    assert!(matches!(e, MediaError::Io { .. }));
+    assert_names_path(&e, &missing);
+}
+
+#[test]
+fn bad_images_give_typed_errors_that_name_the_file() {
+    let err = |rel: &str| {
+        let path = fixture(rel);
+        match load_image(&path) {
+            Ok(img) => panic!("{rel} decoded to a {}x{} image", img.width(), img.height()),
+            Err(e) => {
+                assert_names_path(&e, &path);
+                e
+            }
+        }
+    };
+    assert!(matches!(
+        err("broken/bomb.png"),
+        MediaError::ImageLimits { .. }
+    ));
+    assert!(matches!(
+        err("broken/truncated.png"),
+        MediaError::Decode { .. }
+    ));
+    assert!(matches!(
+        err("broken/notes.mp3"),
+        MediaError::NotMedia { .. }
+    ));
+}
+
+#[test]
+fn media_kind_tells_music_from_pictures_and_from_everything_else() {
+    assert_eq!(media_kind(Path::new("a/B.MP3")), Some(MediaKind::Audio));
+    assert_eq!(media_kind(Path::new("x.flac")), Some(MediaKind::Audio));
+    assert_eq!(media_kind(Path::new("cover.jpg")), Some(MediaKind::Image));
+    for other in ["album.cue", "list.m3u", "info.nfo", "README", "notes.txt"] {
+        assert_eq!(media_kind(Path::new(other)), None, "{other}");
+    }
+}
