@@ -1,0 +1,676 @@
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+
+use crate::catalog::*;
+use crate::graph::Graph;
+use crate::types::*;
+use crate::{Result, StoreError};
+
+/// The graph is rebuilt from the catalog when more than this share of it is tombstoned.
+const MAX_TOMBSTONE_SHARE: f64 = 0.2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SearchParams {
+    /// Search beam width; wider finds more true neighbours, slower.
+    pub ef: usize,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        Self { ef: 64 }
+    }
+}
+
+/// An opened index. `Send + Sync`: reads may run from many threads at once.
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    manifest: RwLock<Manifest>,
+    graph: RwLock<Graph>,
+    tombstones: RwLock<HashSet<u64>>,
+    /// Serialises writers: id allocation, batches and graph inserts happen in one order.
+    write: Mutex<Counters>,
+    search: SearchParams,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn catalog_dir(dir: &Path) -> PathBuf {
+    dir.join("catalog")
+}
+
+fn graph_dir(dir: &Path) -> PathBuf {
+    dir.join("graph")
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn poisoned<T>(r: std::sync::LockResult<T>) -> T {
+    // A panic while holding a lock leaves the data as consistent as sled left it.
+    r.unwrap_or_else(|e| e.into_inner())
+}
+
+impl Store {
+    /// Whether an index lives at `dir` (opening it may still fail).
+    pub fn exists(dir: &Path) -> bool {
+        catalog_dir(dir).join("conf").exists() || catalog_dir(dir).join("db").exists()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn open_db(dir: &Path) -> Result<sled::Db> {
+        sled::Config::new()
+            .path(catalog_dir(dir))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    StoreError::InUse {
+                        path: dir.to_path_buf(),
+                    }
+                }
+                other => StoreError::Db {
+                    path: dir.to_path_buf(),
+                    source: other,
+                },
+            })
+    }
+
+    fn db_err(&self) -> impl Fn(sled::Error) -> StoreError + '_ {
+        |source| StoreError::Db {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
+    fn corrupt(&self, reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            path: self.dir.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Creates a new, empty index at `dir`.
+    pub fn create(dir: &Path, manifest: Manifest) -> Result<Store> {
+        if Self::exists(dir) {
+            return Err(StoreError::Exists {
+                path: dir.to_path_buf(),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let db = Self::open_db(dir)?;
+        let err = |source| StoreError::Db {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut batch = sled::Batch::default();
+        batch.insert(MANIFEST, serde_json::to_vec(&manifest).unwrap_or_default());
+        batch.insert(COUNTERS, encode(&Counters::default()));
+        db.apply_batch(batch).map_err(err)?;
+        db.flush().map_err(err)?;
+        let graph = Graph::new(manifest.latent_dim, 1024, 0);
+        let store = Store {
+            dir: dir.to_path_buf(),
+            db,
+            manifest: RwLock::new(manifest),
+            graph: RwLock::new(graph),
+            tombstones: RwLock::new(HashSet::new()),
+            write: Mutex::new(Counters::default()),
+            search: SearchParams::default(),
+        };
+        store.flush()?;
+        Ok(store)
+    }
+
+    /// Opens the index at `dir`; never creates one.
+    pub fn open(dir: &Path) -> Result<Store> {
+        if !Self::exists(dir) {
+            return Err(StoreError::NoIndex {
+                path: dir.to_path_buf(),
+            });
+        }
+        let db = Self::open_db(dir)?;
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            path: dir.to_path_buf(),
+            reason: reason.into(),
+        };
+        let err = |source| StoreError::Db {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let manifest_bytes = db
+            .get(MANIFEST)
+            .map_err(err)?
+            .ok_or_else(|| corrupt("no manifest"))?;
+        // Read the version alone first: a future manifest may not parse as this one.
+        let version: Option<u32> = serde_json::from_slice::<serde_json::Value>(&manifest_bytes)
+            .ok()
+            .and_then(|v| v.get("format_version")?.as_u64())
+            .map(|v| v as u32);
+        match version {
+            Some(FORMAT_VERSION) => {}
+            Some(found) => {
+                return Err(StoreError::FormatVersion {
+                    path: dir.to_path_buf(),
+                    found,
+                    expected: FORMAT_VERSION,
+                })
+            }
+            None => return Err(corrupt("unreadable manifest")),
+        }
+        let manifest: Manifest =
+            serde_json::from_slice(&manifest_bytes).map_err(|e| corrupt(&e.to_string()))?;
+        let counters: Counters = db
+            .get(COUNTERS)
+            .map_err(err)?
+            .and_then(|b| decode(&b))
+            .ok_or_else(|| corrupt("unreadable counters"))?;
+        let mut tombstones = HashSet::new();
+        for kv in db.scan_prefix(TOMB) {
+            let (k, _) = kv.map_err(err)?;
+            if let Some(id) = id_from_key(TOMB, &k) {
+                tombstones.insert(id);
+            }
+        }
+        let store = Store {
+            dir: dir.to_path_buf(),
+            graph: RwLock::new(Graph::new(manifest.latent_dim, 1024, counters.generation)),
+            db,
+            manifest: RwLock::new(manifest),
+            tombstones: RwLock::new(tombstones),
+            write: Mutex::new(counters),
+            search: SearchParams::default(),
+        };
+        store.prepare_graph()?;
+        Ok(store)
+    }
+
+    /// Loads the dumped graph and inserts whatever the catalog gained since; rebuilds when
+    /// the dump is missing, stale or unreadable.
+    fn prepare_graph(&self) -> Result<()> {
+        let counters = *self.counters();
+        let dim = self.manifest().latent_dim;
+        match Graph::load(&graph_dir(&self.dir), counters.generation, dim) {
+            Some(mut g) => {
+                let from = g.high_water;
+                for kv in self.db.range(id_key(SIG, from)..id_key(SIG, u64::MAX)) {
+                    let (k, v) = kv.map_err(self.db_err())?;
+                    let id =
+                        id_from_key(SIG, &k).ok_or_else(|| self.corrupt("bad signature key"))?;
+                    g.insert(&sig_vector(&v), id);
+                }
+                if g.dirty {
+                    tracing::info!("graph caught up from signature {from} to {}", g.high_water);
+                }
+                *poisoned(self.graph.write()) = g;
+            }
+            None => {
+                tracing::info!(
+                    "rebuilding the graph of {} from the catalog",
+                    self.dir.display()
+                );
+                self.rebuild_graph()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A fresh graph from every live signature; tombstones are no longer needed after it.
+    fn rebuild_graph(&self) -> Result<()> {
+        let counters = *self.counters();
+        let dim = self.manifest().latent_dim;
+        let mut g = Graph::new(dim, self.db.scan_prefix(SIG).count(), counters.generation);
+        for kv in self.db.scan_prefix(SIG) {
+            let (k, v) = kv.map_err(self.db_err())?;
+            let id = id_from_key(SIG, &k).ok_or_else(|| self.corrupt("bad signature key"))?;
+            g.insert(&sig_vector(&v), id);
+        }
+        g.high_water = g.high_water.max(counters.next_sig);
+        let mut tomb = poisoned(self.tombstones.write());
+        let mut batch = sled::Batch::default();
+        for id in tomb.iter() {
+            batch.remove(id_key(TOMB, *id));
+        }
+        self.db.apply_batch(batch).map_err(self.db_err())?;
+        tomb.clear();
+        *poisoned(self.graph.write()) = g;
+        Ok(())
+    }
+
+    fn counters(&self) -> MutexGuard<'_, Counters> {
+        poisoned(self.write.lock())
+    }
+
+    fn graph_read(&self) -> RwLockReadGuard<'_, Graph> {
+        poisoned(self.graph.read())
+    }
+
+    fn graph_write(&self) -> RwLockWriteGuard<'_, Graph> {
+        poisoned(self.graph.write())
+    }
+
+    pub fn manifest(&self) -> Manifest {
+        poisoned(self.manifest.read()).clone()
+    }
+
+    pub fn set_manifest(&self, m: &Manifest) -> Result<()> {
+        let _w = self.counters();
+        self.db
+            .insert(MANIFEST, serde_json::to_vec(m).unwrap_or_default())
+            .map_err(self.db_err())?;
+        self.db.flush().map_err(self.db_err())?;
+        *poisoned(self.manifest.write()) = m.clone();
+        Ok(())
+    }
+
+    pub fn set_model(&self, config_json: &str, weights: &[u8]) -> Result<()> {
+        let _w = self.counters();
+        let mut batch = sled::Batch::default();
+        batch.insert(MODEL_CONFIG, config_json.as_bytes());
+        batch.insert(MODEL_WEIGHTS, weights);
+        self.db.apply_batch(batch).map_err(self.db_err())?;
+        self.db.flush().map_err(self.db_err())?;
+        Ok(())
+    }
+
+    /// The stored model: its config (JSON) and weights, if one was trained.
+    pub fn model(&self) -> Result<Option<(String, Vec<u8>)>> {
+        let cfg = self.db.get(MODEL_CONFIG).map_err(self.db_err())?;
+        let w = self.db.get(MODEL_WEIGHTS).map_err(self.db_err())?;
+        match (cfg, w) {
+            (Some(c), Some(w)) => Ok(Some((String::from_utf8_lossy(&c).into_owned(), w.to_vec()))),
+            _ => Ok(None),
+        }
+    }
+
+    fn check_vectors(&self, offsets: &[u32], vectors: &[f32]) -> Result<usize> {
+        let dim = self.manifest().latent_dim;
+        if dim == 0 || vectors.len() % dim != 0 {
+            return Err(StoreError::DimensionMismatch {
+                expected: dim,
+                got: if offsets.len() <= 1 {
+                    vectors.len()
+                } else {
+                    vectors.len() / offsets.len().max(1)
+                },
+            });
+        }
+        let n = vectors.len() / dim;
+        if n != offsets.len() {
+            return Err(StoreError::OffsetCount {
+                offsets: offsets.len(),
+                vectors: n,
+            });
+        }
+        Ok(dim)
+    }
+
+    /// Stores an item and its signatures atomically (all or nothing), flushed before it
+    /// returns. The same content hash twice stores nothing and says which item has it.
+    pub fn add_item(&self, item: NewItem, offsets: &[u32], vectors: &[f32]) -> Result<AddOutcome> {
+        let dim = self.check_vectors(offsets, vectors)?;
+        let mut counters = self.counters();
+        if let Some(id) = self.find_hash(&item.content_hash)? {
+            return Ok(AddOutcome::Duplicate(id));
+        }
+        let id = counters.next_item;
+        let first_sig = counters.next_sig;
+        let record = ItemRecord {
+            item: Item {
+                id,
+                path: item.path,
+                name: item.name,
+                content_hash: item.content_hash,
+                kind: item.kind,
+                duration_s: item.duration_s,
+                width: item.width,
+                height: item.height,
+                added_unix: now_unix(),
+                signatures: offsets.len(),
+            },
+            first_sig,
+        };
+        let next = Counters {
+            next_item: id + 1,
+            next_sig: first_sig + offsets.len() as u64,
+            generation: counters.generation,
+        };
+        let mut batch = sled::Batch::default();
+        batch.insert(id_key(ITEM, id), encode(&record));
+        batch.insert(
+            key(HASH, record.item.content_hash.as_bytes()),
+            &id.to_be_bytes(),
+        );
+        batch.insert(
+            key(PATH, record.item.path.as_os_str().as_encoded_bytes()),
+            &id.to_be_bytes(),
+        );
+        for (i, (off, v)) in offsets.iter().zip(vectors.chunks_exact(dim)).enumerate() {
+            batch.insert(id_key(SIG, first_sig + i as u64), encode_sig(id, *off, v));
+        }
+        batch.insert(COUNTERS, encode(&next));
+        self.db.apply_batch(batch).map_err(self.db_err())?;
+        self.db.flush().map_err(self.db_err())?;
+        *counters = next;
+        let mut g = self.graph_write();
+        for (i, v) in vectors.chunks_exact(dim).enumerate() {
+            g.insert(v, first_sig + i as u64);
+        }
+        Ok(AddOutcome::Added(id))
+    }
+
+    fn lookup_id(&self, k: Vec<u8>) -> Result<Option<ItemId>> {
+        Ok(self
+            .db
+            .get(k)
+            .map_err(self.db_err())?
+            .and_then(|v| id_from_value(&v)))
+    }
+
+    pub fn find_hash(&self, content_hash: &str) -> Result<Option<ItemId>> {
+        self.lookup_id(key(HASH, content_hash.as_bytes()))
+    }
+
+    pub fn find_path(&self, path: &Path) -> Result<Option<ItemId>> {
+        self.lookup_id(key(PATH, path.as_os_str().as_encoded_bytes()))
+    }
+
+    fn record(&self, id: ItemId) -> Result<Option<ItemRecord>> {
+        match self.db.get(id_key(ITEM, id)).map_err(self.db_err())? {
+            Some(b) => {
+                Ok(Some(decode(&b).ok_or_else(|| {
+                    self.corrupt(format!("item {id} unreadable"))
+                })?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub fn item(&self, id: ItemId) -> Result<Option<Item>> {
+        Ok(self.record(id)?.map(|r| r.item))
+    }
+
+    /// Live items in id order.
+    pub fn items(&self) -> Result<Vec<Item>> {
+        self.db
+            .scan_prefix(ITEM)
+            .map(|kv| {
+                let (_, v) = kv.map_err(self.db_err())?;
+                decode::<ItemRecord>(&v)
+                    .map(|r| r.item)
+                    .ok_or_else(|| self.corrupt("item unreadable"))
+            })
+            .collect()
+    }
+
+    /// Tombstones `record`'s signatures into `batch` (they may still be in the graph).
+    fn drop_signatures(&self, record: &ItemRecord, batch: &mut sled::Batch, dead: &mut Vec<u64>) {
+        for s in record.first_sig..record.first_sig + record.item.signatures as u64 {
+            batch.remove(id_key(SIG, s));
+            batch.insert(id_key(TOMB, s), &[]);
+            dead.push(s);
+        }
+    }
+
+    /// Removes an item; its signatures disappear from results at once.
+    pub fn remove(&self, id: ItemId) -> Result<Item> {
+        let _w = self.counters();
+        let record = self.record(id)?.ok_or(StoreError::NotFound { id })?;
+        let mut batch = sled::Batch::default();
+        batch.remove(id_key(ITEM, id));
+        batch.remove(key(HASH, record.item.content_hash.as_bytes()));
+        batch.remove(key(PATH, record.item.path.as_os_str().as_encoded_bytes()));
+        let mut dead = Vec::new();
+        self.drop_signatures(&record, &mut batch, &mut dead);
+        self.db.apply_batch(batch).map_err(self.db_err())?;
+        self.db.flush().map_err(self.db_err())?;
+        poisoned(self.tombstones.write()).extend(dead);
+        Ok(record.item)
+    }
+
+    /// An item's signatures: offsets and the flat vectors.
+    pub fn signatures(&self, id: ItemId) -> Result<(Vec<u32>, Vec<f32>)> {
+        let record = self.record(id)?.ok_or(StoreError::NotFound { id })?;
+        let mut offsets = Vec::with_capacity(record.item.signatures);
+        let mut vectors = Vec::new();
+        let end = record.first_sig + record.item.signatures as u64;
+        for kv in self
+            .db
+            .range(id_key(SIG, record.first_sig)..id_key(SIG, end))
+        {
+            let (_, v) = kv.map_err(self.db_err())?;
+            let (_, off) = sig_owner(&v).ok_or_else(|| self.corrupt("signature unreadable"))?;
+            offsets.push(off);
+            vectors.extend(sig_vector(&v));
+        }
+        Ok((offsets, vectors))
+    }
+
+    /// For a new model: drops every signature and the graph, keeps the items, and sets the
+    /// latent size the new signatures will have.
+    pub fn reset_signatures(&self, latent_dim: usize) -> Result<()> {
+        let mut counters = self.counters();
+        let mut batch = sled::Batch::default();
+        for kv in self.db.scan_prefix(SIG).chain(self.db.scan_prefix(TOMB)) {
+            let (k, _) = kv.map_err(self.db_err())?;
+            batch.remove(k);
+        }
+        for kv in self.db.scan_prefix(ITEM) {
+            let (k, v) = kv.map_err(self.db_err())?;
+            let mut r: ItemRecord = decode(&v).ok_or_else(|| self.corrupt("item unreadable"))?;
+            r.item.signatures = 0;
+            r.first_sig = counters.next_sig;
+            batch.insert(k, encode(&r));
+        }
+        let next = Counters {
+            generation: counters.generation + 1,
+            ..*counters
+        };
+        batch.insert(COUNTERS, encode(&next));
+        let mut m = self.manifest();
+        m.latent_dim = latent_dim;
+        batch.insert(MANIFEST, serde_json::to_vec(&m).unwrap_or_default());
+        self.db.apply_batch(batch).map_err(self.db_err())?;
+        self.db.flush().map_err(self.db_err())?;
+        *counters = next;
+        *poisoned(self.manifest.write()) = m;
+        poisoned(self.tombstones.write()).clear();
+        let mut g = Graph::new(latent_dim, 1024, next.generation);
+        g.high_water = next.next_sig;
+        *self.graph_write() = g;
+        Ok(())
+    }
+
+    /// Replaces an item's signatures (re-encoding with a new model).
+    pub fn replace_signatures(&self, id: ItemId, offsets: &[u32], vectors: &[f32]) -> Result<()> {
+        let dim = self.check_vectors(offsets, vectors)?;
+        let mut counters = self.counters();
+        let mut record = self.record(id)?.ok_or(StoreError::NotFound { id })?;
+        let mut batch = sled::Batch::default();
+        let mut dead = Vec::new();
+        self.drop_signatures(&record, &mut batch, &mut dead);
+        let first_sig = counters.next_sig;
+        for (i, (off, v)) in offsets.iter().zip(vectors.chunks_exact(dim)).enumerate() {
+            batch.insert(id_key(SIG, first_sig + i as u64), encode_sig(id, *off, v));
+        }
+        record.first_sig = first_sig;
+        record.item.signatures = offsets.len();
+        batch.insert(id_key(ITEM, id), encode(&record));
+        let next = Counters {
+            next_sig: first_sig + offsets.len() as u64,
+            ..*counters
+        };
+        batch.insert(COUNTERS, encode(&next));
+        self.db.apply_batch(batch).map_err(self.db_err())?;
+        self.db.flush().map_err(self.db_err())?;
+        *counters = next;
+        poisoned(self.tombstones.write()).extend(dead);
+        let mut g = self.graph_write();
+        for (i, v) in vectors.chunks_exact(dim).enumerate() {
+            g.insert(v, first_sig + i as u64);
+        }
+        Ok(())
+    }
+
+    fn check_query(&self, query: &[f32]) -> Result<()> {
+        let dim = self.manifest().latent_dim;
+        if query.len() != dim {
+            return Err(StoreError::DimensionMismatch {
+                expected: dim,
+                got: query.len(),
+            });
+        }
+        Ok(())
+    }
+
+    fn neighbour(&self, sig: u64, distance: f32) -> Result<Option<Neighbour>> {
+        Ok(self
+            .db
+            .get(id_key(SIG, sig))
+            .map_err(self.db_err())?
+            .and_then(|v| sig_owner(&v))
+            .map(|(item, offset)| Neighbour {
+                item,
+                offset,
+                distance,
+            }))
+    }
+
+    /// The `k` nearest live signatures, nearest first.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
+        self.check_query(query)?;
+        let hits = {
+            let g = self.graph_read();
+            let tomb = poisoned(self.tombstones.read());
+            let ef = self.search.ef.max(k);
+            if tomb.is_empty() {
+                g.hnsw.search(query, k, ef)
+            } else {
+                let alive = |id: &usize| !tomb.contains(&(*id as u64));
+                g.hnsw.search_filter(query, k, ef, Some(&alive))
+            }
+        };
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits {
+            if let Some(n) = self.neighbour(h.d_id as u64, h.distance)? {
+                out.push(n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Store::search`] for many queries (flat, row-major), in parallel.
+    pub fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Neighbour>>> {
+        let dim = self.manifest().latent_dim;
+        if dim == 0 || queries.len() % dim != 0 {
+            return Err(StoreError::DimensionMismatch {
+                expected: dim,
+                got: queries.len(),
+            });
+        }
+        queries
+            .par_chunks_exact(dim)
+            .map(|q| self.search(q, k))
+            .collect()
+    }
+
+    /// Brute force over the catalog: the reference that approximate search is tested against.
+    pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
+        self.check_query(query)?;
+        let mut all = Vec::new();
+        for kv in self.db.scan_prefix(SIG) {
+            let (_, v) = kv.map_err(self.db_err())?;
+            let (item, offset) =
+                sig_owner(&v).ok_or_else(|| self.corrupt("signature unreadable"))?;
+            let d = sig_vector(&v)
+                .iter()
+                .zip(query)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f32>()
+                .sqrt();
+            all.push(Neighbour {
+                item,
+                offset,
+                distance: d,
+            });
+        }
+        all.sort_by(|a, b| a.distance.total_cmp(&b.distance));
+        all.truncate(k);
+        Ok(all)
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let items = self.db.scan_prefix(ITEM).count();
+        let signatures = self.db.scan_prefix(SIG).count();
+        let tombstoned = poisoned(self.tombstones.read()).len();
+        let graph_fresh = !self.graph_read().dirty;
+        Ok(Stats {
+            items,
+            signatures,
+            tombstoned,
+            latent_dim: self.manifest().latent_dim,
+            bytes_on_disk: dir_size(&self.dir),
+            graph_fresh,
+        })
+    }
+
+    /// Makes everything durable: sled is flushed and the graph dumped if it changed (and
+    /// rebuilt first when too much of it is tombstoned).
+    pub fn flush(&self) -> Result<()> {
+        let _w = self.counters();
+        self.db.flush().map_err(self.db_err())?;
+        let too_dead = {
+            let g = self.graph_read();
+            let dead = poisoned(self.tombstones.read()).len();
+            g.points > 0 && dead as f64 > MAX_TOMBSTONE_SHARE * g.points as f64
+        };
+        drop(_w);
+        if too_dead {
+            self.rebuild_graph()?;
+            self.db.flush().map_err(self.db_err())?;
+        }
+        let mut g = self.graph_write();
+        if g.dirty {
+            g.dump(&graph_dir(&self.dir))
+                .map_err(|source| StoreError::Io {
+                    path: graph_dir(&self.dir),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}

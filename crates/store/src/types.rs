@@ -1,0 +1,96 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever the on-disk layout changes; older indexes are refused with a message
+/// that says to re-index (see indexes/README.md).
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ItemKind {
+    Audio,
+    Image,
+}
+
+/// What an index is: kept beside the data so queries are computed like the index was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub kind: ItemKind,
+    pub latent_dim: usize,
+    /// Feature parameters as JSON, opaque to the store.
+    pub feature_params: String,
+    pub model_hash: Option<String>,
+    /// Free-form settings, such as the calibrated "no match" threshold.
+    pub extra: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    pub fn new(kind: ItemKind, latent_dim: usize, feature_params: String) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            kind,
+            latent_dim,
+            feature_params,
+            model_hash: None,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+pub type ItemId = u64;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewItem {
+    /// Canonical absolute path.
+    pub path: PathBuf,
+    pub name: String,
+    pub content_hash: String,
+    pub kind: ItemKind,
+    pub duration_s: Option<f32>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: ItemId,
+    pub path: PathBuf,
+    pub name: String,
+    pub content_hash: String,
+    pub kind: ItemKind,
+    pub duration_s: Option<f32>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub added_unix: u64,
+    pub signatures: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added(ItemId),
+    /// The same bytes are already stored as this item; nothing was written.
+    Duplicate(ItemId),
+}
+
+/// A stored signature near a query.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Neighbour {
+    pub item: ItemId,
+    /// Where in the item the signature was taken (frames for audio; 0 for images).
+    pub offset: u32,
+    pub distance: f32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    pub items: usize,
+    pub signatures: usize,
+    /// Removed signatures still in the graph (filtered out of results).
+    pub tombstoned: usize,
+    pub latent_dim: usize,
+    pub bytes_on_disk: u64,
+    /// Whether the persisted graph file matches the catalog.
+    pub graph_fresh: bool,
+}
