@@ -1,0 +1,52 @@
+use candle_core::{Module, Tensor};
+use candle_nn::{linear, Linear, VarBuilder};
+
+use crate::{AeConfig, Result};
+
+/// A multilayer-perceptron autoencoder: fast on a CPU, which matters more here than the
+/// few points a convolutional front might add (see benches/RESULTS.md).
+pub struct Autoencoder {
+    encoder: Vec<Linear>,
+    decoder: Vec<Linear>,
+}
+
+impl Autoencoder {
+    pub fn new(vb: VarBuilder, cfg: &AeConfig) -> Result<Self> {
+        let mut widths = vec![cfg.input_len()];
+        widths.extend(&cfg.hidden);
+        widths.push(cfg.latent_dim);
+        let encoder = widths
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| linear(w[0], w[1], vb.pp(format!("enc.{i}"))))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let rev: Vec<usize> = widths.iter().rev().copied().collect();
+        let decoder = rev
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| linear(w[0], w[1], vb.pp(format!("dec.{i}"))))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self { encoder, decoder })
+    }
+
+    fn run(layers: &[Linear], x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for (i, l) in layers.iter().enumerate() {
+            h = l.forward(&h)?;
+            if i + 1 < layers.len() {
+                h = h.relu()?;
+            }
+        }
+        Ok(h)
+    }
+
+    /// `(batch, input_len)` -> `(batch, latent_dim)`.
+    pub fn encode(&self, x: &Tensor) -> Result<Tensor> {
+        Self::run(&self.encoder, x)
+    }
+
+    /// `(batch, latent_dim)` -> `(batch, input_len)`.
+    pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
+        Self::run(&self.decoder, z)
+    }
+}
