@@ -1,1 +1,38 @@
-fn main() {}
+//! The `latentid` binary: parses arguments into the library crates' configs, runs them,
+//! prints results (stdout) and progress (stderr), and maps the outcome to an exit code:
+//! 0 success ("no match" included), 1 some inputs failed, 2 usage errors and unusable indexes.
+
+mod args;
+mod commands;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// How a command ended when it did not fail as a whole.
+pub enum Outcome {
+    Success,
+    /// Some inputs failed; the rest was done.
+    SomeFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LATENTID_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,symphonia_core=error,symphonia=error")
+            }),
+        )
+        .init();
+    match commands::run(cli.command) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::SomeFailed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

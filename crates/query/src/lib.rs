@@ -1,1 +1,34 @@
-//! latentid-query
+//! latentid-query: "what is this?" for an unknown clip or picture.
+//!
+//! Audio: the clip is cut into patches at a dense hop, each patch is encoded and its
+//! nearest stored signatures are looked up; every neighbour votes for a (track, time
+//! offset) pair, and only votes whose offsets agree in time add up. The best pair wins
+//! when its share of agreeing patches clears a threshold calibrated on the library itself
+//! ([`calibrate`]); otherwise the answer is "no match" — a song that is not in the library
+//! must not be named. Images: the nearest stored images, a match when the nearest is
+//! closer than a calibrated distance.
+//!
+//! It reads the store and the model; it must not write items (that is `latentid-ingest`,
+//! which it never uses) nor know about the command line.
+//!
+//! ```no_run
+//! use latentid_query::{Matcher, QueryConfig};
+//! let store = latentid_store::Store::open("indexes/default".as_ref())?;
+//! let matcher = Matcher::new(&store)?;
+//! let result = matcher.query_path("clip.mp3".as_ref(), &QueryConfig::default())?;
+//! match result.matched {
+//!     Some(m) => println!("{} at {:.1} s", m.name, m.offset_s.unwrap_or(0.0)),
+//!     None => println!("no match"),
+//! }
+//! # Ok::<(), latentid_query::QueryError>(())
+//! ```
+
+mod calibrate;
+mod error;
+mod matcher;
+mod vote;
+
+pub use calibrate::{calibrate, Calibration, CalibrationConfig};
+pub use error::{QueryError, Result};
+pub use matcher::{Candidate, Matcher, QueryConfig, QueryResult};
+pub use vote::{vote, votes, Tally, Vote, VoteParams};

@@ -1,0 +1,153 @@
+//! Raw command-line values. No I/O here: `main` turns these into the library crates' configs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "latentid",
+    version,
+    about = "Identify songs and images by learned latent signatures",
+    long_about = "latentid trains an autoencoder on your own music or photo library, stores every item's \
+                  latent signatures in an index, and tells you what an unknown clip or picture is."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct IndexArg {
+    /// Index directory [default: $LATENTID_INDEX, else indexes/default]
+    #[arg(
+        long,
+        global = true,
+        env = "LATENTID_INDEX",
+        default_value = "indexes/default"
+    )]
+    pub index: PathBuf,
+    /// Machine-readable output (JSON; JSON Lines for per-item output)
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index a music or image library (trains the encoder on first use)
+    #[command(after_help = "Example:\n  latentid index ~/Music --index indexes/music")]
+    Index(IndexCmd),
+    /// Identify clips or pictures against an index
+    #[command(after_help = "Example:\n  latentid query phone-recording.m4a --index indexes/music")]
+    Query(QueryCmd),
+    /// List the items of an index
+    #[command(after_help = "Example:\n  latentid list --index indexes/music --json")]
+    List(ListCmd),
+    /// Remove items (by id or stored path, as `list` shows them)
+    #[command(
+        after_help = "Example:\n  latentid remove 12 ~/Music/old-take.flac --index indexes/music"
+    )]
+    Remove(RemoveCmd),
+    /// Show what an index holds
+    #[command(after_help = "Example:\n  latentid stats --index indexes/music")]
+    Stats(StatsCmd),
+    /// Items most like one already in the index
+    #[command(after_help = "Example:\n  latentid similar 3 --top 5 --index indexes/photos")]
+    Similar(SimilarCmd),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Audio,
+    Image,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncoderArg {
+    /// The denoising autoencoder (default)
+    Ae,
+    /// PCA of the same size: the linear baseline
+    Pca,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexCmd {
+    /// Files and folders to index (folders are walked recursively)
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: IndexArg,
+    /// What the index holds [default: chosen from the files]
+    #[arg(long)]
+    pub kind: Option<KindArg>,
+    /// Signature size for a new model [default: 32]
+    #[arg(long)]
+    pub latent_dim: Option<usize>,
+    /// Train a new model and re-encode every stored item
+    #[arg(long)]
+    pub retrain: bool,
+    /// Which encoder to train
+    #[arg(long, value_enum, default_value = "ae")]
+    pub encoder: EncoderArg,
+    /// Training: at most this many epochs
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Training: at most this many examples sampled from the library
+    #[arg(long)]
+    pub train_examples: Option<usize>,
+    /// Training: stop after this many seconds
+    #[arg(long)]
+    pub train_budget: Option<f32>,
+    /// Seed for sampling, corruption and initialisation
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryCmd {
+    /// Clips (audio index) or pictures (image index) to identify
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: IndexArg,
+    /// Candidates to show per query
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Audio: a match needs at least this confidence (0..1) [default: 0.5, the calibrated threshold]
+    #[arg(long)]
+    pub min_confidence: Option<f32>,
+    /// Images: a match must be at most this signature distance [default: calibrated]
+    #[arg(long)]
+    pub max_distance: Option<f32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListCmd {
+    #[command(flatten)]
+    pub common: IndexArg,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveCmd {
+    /// Item ids or stored paths
+    #[arg(required = true)]
+    pub items: Vec<String>,
+    #[command(flatten)]
+    pub common: IndexArg,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsCmd {
+    #[command(flatten)]
+    pub common: IndexArg,
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarCmd {
+    /// Item id or stored path
+    pub item: String,
+    #[command(flatten)]
+    pub common: IndexArg,
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+}

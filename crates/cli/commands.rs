@@ -1,0 +1,412 @@
+//! One function per subcommand: build the library config, run, print.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use latentid_ingest::{ingest, load_model, IngestConfig, IngestReport};
+use latentid_model::EncoderKind;
+use latentid_query::{
+    calibrate, Calibration, CalibrationConfig, Candidate, Matcher, QueryConfig, QueryResult,
+};
+use latentid_store::{ItemId, ItemKind, Store};
+use serde_json::json;
+
+use crate::args::{Command, EncoderArg, IndexCmd, KindArg, QueryCmd, RemoveCmd, SimilarCmd};
+use crate::progress::Bars;
+use crate::Outcome;
+
+pub fn run(command: Command) -> Result<Outcome> {
+    match command {
+        Command::Index(c) => index(c),
+        Command::Query(c) => query(c),
+        Command::List(c) => list(&c.common.index, c.common.json),
+        Command::Remove(c) => remove(c),
+        Command::Stats(c) => stats(&c.common.index, c.common.json),
+        Command::Similar(c) => similar(c),
+    }
+}
+
+fn kind_name(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Audio => "audio",
+        ItemKind::Image => "image",
+    }
+}
+
+fn ingest_config(cmd: &IndexCmd) -> IngestConfig {
+    let mut cfg = IngestConfig::new(cmd.common.index.clone());
+    cfg.kind = cmd.kind.map(|k| match k {
+        KindArg::Audio => ItemKind::Audio,
+        KindArg::Image => ItemKind::Image,
+    });
+    cfg.latent_dim = cmd.latent_dim;
+    cfg.retrain = cmd.retrain;
+    cfg.encoder = match cmd.encoder {
+        EncoderArg::Ae => EncoderKind::Autoencoder,
+        EncoderArg::Pca => EncoderKind::Pca,
+    };
+    if let Some(e) = cmd.epochs {
+        cfg.train.max_epochs = e;
+    }
+    if let Some(n) = cmd.train_examples {
+        cfg.train.max_examples = n;
+    }
+    if cmd.train_budget.is_some() {
+        cfg.train.time_budget_s = cmd.train_budget;
+    }
+    if let Some(s) = cmd.seed {
+        cfg.train.seed = s;
+    }
+    cfg
+}
+
+fn index(cmd: IndexCmd) -> Result<Outcome> {
+    let cfg = ingest_config(&cmd);
+    let json = cmd.common.json;
+    let report = ingest(&cmd.paths, &cfg, &Bars::new(json))?;
+    // The "no match" threshold depends on the whole library: measure it again when it changed.
+    let calibration =
+        if report.trained.is_some() || !report.added.is_empty() || report.reencoded > 0 {
+            let store = Store::open(&cfg.index_dir)?;
+            let mut matcher = Matcher::new(&store)?;
+            let c = calibrate(&mut matcher, &CalibrationConfig::default())?;
+            store.flush()?;
+            Some(c)
+        } else {
+            None
+        };
+    if json {
+        print_index_json(&report, calibration.as_ref());
+    } else {
+        print_index_human(&report, calibration.as_ref());
+    }
+    Ok(if report.failed.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::SomeFailed
+    })
+}
+
+fn print_index_json(r: &IngestReport, c: Option<&Calibration>) {
+    let v = json!({
+        "index": r.index,
+        "kind": kind_name(r.kind),
+        "added": r.added.iter().map(|(id, p)| json!({"id": id, "path": p})).collect::<Vec<_>>(),
+        "duplicates": r.duplicates.iter().map(|d| json!({"path": d.path, "existing": d.existing, "same_as": d.same_as})).collect::<Vec<_>>(),
+        "failed": r.failed.iter().map(|f| json!({"path": f.path, "reason": f.reason})).collect::<Vec<_>>(),
+        "skipped": r.skipped,
+        "reencoded": r.reencoded,
+        "audio_hours": r.audio_seconds / 3600.0,
+        "images": r.images,
+        "seconds": r.seconds,
+        "encode_seconds": r.encode_seconds,
+        "trained": r.trained.as_ref().map(|t| json!({
+            "examples": t.examples, "epochs": t.epochs, "val_loss": t.val_loss,
+            "seconds": t.seconds, "model": t.model_hash, "parameters": t.param_count,
+        })),
+        "calibration": c,
+    });
+    println!("{v}");
+}
+
+fn print_index_human(r: &IngestReport, c: Option<&Calibration>) {
+    let what = match r.kind {
+        ItemKind::Audio => format!("{:.2} h of audio", r.audio_seconds / 3600.0),
+        ItemKind::Image => format!("{} images", r.images),
+    };
+    println!(
+        "{}: added {} ({what}), {} already stored, {} skipped (not {}), {} failed, in {:.1} s",
+        r.index.display(),
+        r.added.len(),
+        r.duplicates.len(),
+        r.skipped.len(),
+        kind_name(r.kind),
+        r.failed.len(),
+        r.seconds
+    );
+    if r.reencoded > 0 {
+        println!("re-encoded {} stored items with the new model", r.reencoded);
+    }
+    if r.kind == ItemKind::Audio && r.encode_seconds > 0.0 && r.audio_seconds > 0.0 {
+        println!(
+            "ingest speed: {:.0}x real time (decode + encode + store)",
+            r.audio_seconds / r.encode_seconds
+        );
+    }
+    if let Some(t) = &r.trained {
+        println!(
+            "model: trained on {} examples, {} epochs, validation loss {:.4}, {:.1} s, {} parameters (model {})",
+            t.examples,
+            t.epochs,
+            t.val_loss,
+            t.seconds,
+            t.param_count,
+            short(&t.model_hash)
+        );
+    }
+    if let Some(c) = c {
+        match r.kind {
+            ItemKind::Audio => println!(
+                "calibration: a match needs evidence {:.2} (lead in agreeing patches over the next track x sqrt(patches)); {} noisy clips of indexed tracks: {:.0}% found; {} clips with their track left out: {:.0}% named",
+                c.evidence,
+                c.positives,
+                c.positive_recall * 100.0,
+                c.negatives,
+                c.negative_pass * 100.0
+            ),
+            ItemKind::Image => println!(
+                "calibration: a match must be within distance {:.3}; {} altered copies {:.0}% found, {} nearest strangers {:.0}% within",
+                c.distance,
+                c.positives,
+                c.positive_recall * 100.0,
+                c.negatives,
+                c.negative_pass * 100.0
+            ),
+        }
+    }
+    for d in &r.duplicates {
+        match (&d.existing, &d.same_as) {
+            (Some(id), _) => println!("  already stored: {} (item {id})", d.path.display()),
+            (None, Some(p)) => println!(
+                "  duplicate: {} (same bytes as {})",
+                d.path.display(),
+                p.display()
+            ),
+            _ => {}
+        }
+    }
+    for f in &r.failed {
+        println!("  failed: {}", f.reason);
+    }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+fn open(index: &Path) -> Result<Store> {
+    Ok(Store::open(index)?)
+}
+
+fn query(cmd: QueryCmd) -> Result<Outcome> {
+    let store = open(&cmd.common.index)?;
+    let matcher = Matcher::new(&store)?;
+    let cfg = QueryConfig {
+        top: cmd.top,
+        min_confidence: cmd.min_confidence,
+        max_distance: cmd.max_distance,
+        ..QueryConfig::default()
+    };
+    let mut failed = false;
+    for file in &cmd.files {
+        match matcher.query_path(file, &cfg) {
+            Ok(r) => print_result(file, &r, cmd.common.json),
+            Err(e) => {
+                failed = true;
+                if cmd.common.json {
+                    println!("{}", json!({"query": file, "error": e.to_string()}));
+                } else {
+                    eprintln!("error: {e}");
+                }
+            }
+        }
+    }
+    Ok(if failed {
+        Outcome::SomeFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+fn describe(c: &Candidate) -> String {
+    match (c.offset_s, c.distance) {
+        (Some(o), _) => format!(
+            "{} at {} (confidence {:.2})",
+            c.name,
+            clock(o),
+            c.confidence
+        ),
+        (_, Some(d)) => format!(
+            "{} (distance {d:.3}, confidence {:.2})",
+            c.name, c.confidence
+        ),
+        _ => c.name.clone(),
+    }
+}
+
+fn clock(s: f32) -> String {
+    let s = s.max(0.0);
+    format!("{}:{:04.1}", (s / 60.0) as u32, s % 60.0)
+}
+
+fn print_result(query: &Path, r: &QueryResult, json: bool) {
+    if json {
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("query".into(), json!(query));
+        }
+        println!("{v}");
+        return;
+    }
+    match &r.matched {
+        Some(m) => println!(
+            "{}: {}  [{}]",
+            query.display(),
+            describe(m),
+            m.path.display()
+        ),
+        None => match r.candidates.first() {
+            Some(best) => println!(
+                "{}: no match (closest: {})",
+                query.display(),
+                describe(best)
+            ),
+            None => println!("{}: no match", query.display()),
+        },
+    }
+}
+
+fn list(index: &Path, json: bool) -> Result<Outcome> {
+    let store = open(index)?;
+    for item in store.items()? {
+        if json {
+            println!(
+                "{}",
+                json!({
+                    "id": item.id, "path": item.path, "name": item.name, "kind": kind_name(item.kind),
+                    "duration_s": item.duration_s, "width": item.width, "height": item.height,
+                    "signatures": item.signatures, "content_hash": item.content_hash, "added_unix": item.added_unix,
+                })
+            );
+        } else {
+            let size = match (item.duration_s, item.width, item.height) {
+                (Some(d), _, _) => clock(d),
+                (_, Some(w), Some(h)) => format!("{w}x{h}"),
+                _ => String::new(),
+            };
+            println!(
+                "{:>5}  {:>9}  {}  {}",
+                item.id,
+                size,
+                item.name,
+                item.path.display()
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// An item named on the command line: its id, or a path as stored (relative paths are
+/// resolved against the current directory, as `index` stored them).
+fn resolve(store: &Store, item: &str) -> Result<ItemId> {
+    if let Ok(id) = item.parse::<ItemId>() {
+        if store.item(id)?.is_some() {
+            return Ok(id);
+        }
+    }
+    let path = PathBuf::from(item);
+    let canonical =
+        std::fs::canonicalize(&path).unwrap_or_else(|_| std::path::absolute(&path).unwrap_or(path));
+    match store.find_path(&canonical)? {
+        Some(id) => Ok(id),
+        None => bail!(
+            "{item}: no such item in the index at {} (see `latentid list`)",
+            store.path().display()
+        ),
+    }
+}
+
+fn remove(cmd: RemoveCmd) -> Result<Outcome> {
+    let store = open(&cmd.common.index)?;
+    let mut failed = false;
+    for it in &cmd.items {
+        match resolve(&store, it).and_then(|id| Ok(store.remove(id)?)) {
+            Ok(item) => {
+                if cmd.common.json {
+                    println!(
+                        "{}",
+                        json!({"removed": item.id, "path": item.path, "name": item.name})
+                    );
+                } else {
+                    println!(
+                        "removed {} {} ({})",
+                        item.id,
+                        item.name,
+                        item.path.display()
+                    );
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    store.flush()?;
+    Ok(if failed {
+        Outcome::SomeFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+fn stats(index: &Path, json: bool) -> Result<Outcome> {
+    let store = open(index)?;
+    let s = store.stats()?;
+    let m = store.manifest();
+    let items = store.items()?;
+    let hours: f64 = items
+        .iter()
+        .filter_map(|i| i.duration_s)
+        .map(|d| d as f64)
+        .sum::<f64>()
+        / 3600.0;
+    let model = load_model(&store).context("loading the model")?;
+    let params = model.as_ref().map(|m| m.param_count());
+    let calibration = Calibration::load(&store);
+    if json {
+        println!(
+            "{}",
+            json!({
+                "index": store.path(), "kind": kind_name(m.kind), "items": s.items, "signatures": s.signatures,
+                "tombstoned": s.tombstoned, "latent_dim": s.latent_dim, "model": m.model_hash,
+                "parameters": params, "bytes": s.bytes_on_disk, "audio_hours": hours,
+                "format_version": m.format_version, "calibration": calibration,
+            })
+        );
+    } else {
+        println!("index       {}", store.path().display());
+        println!("kind        {}", kind_name(m.kind));
+        match m.kind {
+            ItemKind::Audio => println!("items       {} tracks, {hours:.2} h of audio", s.items),
+            ItemKind::Image => println!("items       {} images", s.items),
+        }
+        println!("signatures  {} ({} tombstoned)", s.signatures, s.tombstoned);
+        println!("latent size {}", s.latent_dim);
+        match (&m.model_hash, params) {
+            (Some(h), Some(p)) => println!("model       {} ({p} parameters)", short(h)),
+            _ => println!("model       none yet"),
+        }
+        println!("on disk     {:.1} MB", s.bytes_on_disk as f64 / 1e6);
+    }
+    Ok(Outcome::Success)
+}
+
+fn similar(cmd: SimilarCmd) -> Result<Outcome> {
+    let store = open(&cmd.common.index)?;
+    let id = resolve(&store, &cmd.item)?;
+    let matcher = Matcher::new(&store)?;
+    let cfg = QueryConfig {
+        top: cmd.top,
+        ..QueryConfig::default()
+    };
+    let r = matcher.similar(id, &cfg)?;
+    for c in &r.candidates {
+        if cmd.common.json {
+            println!("{}", serde_json::to_string(c)?);
+        } else {
+            println!("{:>5}  {}  [{}]", c.id, describe(c), c.path.display());
+        }
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,215 @@
+//! The "no match" threshold, learned from the library itself.
+//!
+//! A threshold that is right for one library is wrong for another (more tracks means more
+//! chance agreement), so it is measured at index time: clips of indexed tracks under noise
+//! are the positives; the same clips queried with their own track left out of the votes are
+//! the negatives — exactly what a song that is not in the library, but sounds like this
+//! library, looks like. (Reversed or sped-up clips are not: they still share patches, and
+//! offsets, with their source.) The threshold sits above every negative, with a margin.
+
+use latentid_media::augment::{image_noise, jpeg, mix_at_snr, pink_noise};
+use latentid_media::{decode_audio, load_image};
+use latentid_store::{ItemKind, Store};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::{Matcher, QueryConfig, Result};
+
+const KEY: &str = "calibration";
+
+/// Thresholds stored in the index manifest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Audio: the evidence ((agreement − best other agreement) × √patches) at which
+    /// confidence is 0.5.
+    pub evidence: f32,
+    /// Images: the signature distance at which confidence is 0.5.
+    pub distance: f32,
+    /// Probes it was measured on, and how they fared at the chosen threshold.
+    pub positives: usize,
+    pub negatives: usize,
+    pub positive_recall: f32,
+    pub negative_pass: f32,
+}
+
+impl Default for Calibration {
+    /// Used only for an index that was never calibrated.
+    fn default() -> Self {
+        Self {
+            evidence: 1.0,
+            distance: 1.0,
+            positives: 0,
+            negatives: 0,
+            positive_recall: f32::NAN,
+            negative_pass: f32::NAN,
+        }
+    }
+}
+
+impl Calibration {
+    pub fn load(store: &Store) -> Option<Self> {
+        store
+            .manifest()
+            .extra
+            .get(KEY)
+            .and_then(|s| serde_json::from_str(s).ok())
+    }
+
+    pub fn save(&self, store: &Store) -> Result<()> {
+        let mut m = store.manifest();
+        m.extra.insert(
+            KEY.into(),
+            serde_json::to_string(self).unwrap_or_else(|_| "{}".into()),
+        );
+        store.set_manifest(&m)?;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CalibrationConfig {
+    /// Items probed (spread over the library).
+    pub items: usize,
+    /// Clip lengths of the probes, seconds.
+    pub lengths: Vec<f32>,
+    /// SNR of the pink noise on positive probes.
+    pub snr_db: f32,
+    /// Threshold = margin × the strongest negative.
+    pub margin: f32,
+    pub seed: u64,
+}
+
+impl Default for CalibrationConfig {
+    fn default() -> Self {
+        Self {
+            items: 24,
+            lengths: vec![2.0, 5.0, 10.0],
+            snr_db: 10.0,
+            margin: 1.25,
+            seed: 7,
+        }
+    }
+}
+
+/// Measures thresholds for the index behind `matcher`, stores them, and returns them.
+pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
+    let store = matcher.store();
+    let mut items = store.items()?;
+    let step = (items.len() as f32 / cfg.items.max(1) as f32).max(1.0);
+    items = (0..cfg.items.min(items.len()))
+        .map(|i| items[(i as f32 * step) as usize].clone())
+        .collect();
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let qcfg = QueryConfig::default();
+    let mut calib = matcher.calibration().clone();
+    match matcher.kind() {
+        ItemKind::Audio => {
+            let rate = matcher.features().audio.sample_rate;
+            let mut pos: Vec<(bool, f32)> = Vec::new();
+            let mut neg: Vec<f32> = Vec::new();
+            for item in &items {
+                let Ok(audio) = decode_audio(&item.path, rate) else {
+                    continue;
+                };
+                for &len_s in &cfg.lengths {
+                    let len = (len_s * rate as f32) as usize;
+                    if audio.samples.len() <= len {
+                        continue;
+                    }
+                    let start = rng.random_range(0..audio.samples.len() - len);
+                    let clip = &audio.samples[start..start + len];
+                    let mut noisy = clip.to_vec();
+                    mix_at_snr(&mut noisy, &pink_noise(len, &mut rng), cfg.snr_db);
+                    if let Some(r) = matcher.query_samples(&noisy, &qcfg)? {
+                        let own = r.candidates.iter().find(|c| c.id == item.id);
+                        let best_is_own = r.candidates.first().is_some_and(|c| c.id == item.id);
+                        pos.push((best_is_own, own.and_then(|c| c.evidence).unwrap_or(0.0)));
+                    }
+                    for probe in [clip, noisy.as_slice()] {
+                        if let Some(r) =
+                            matcher.query_samples_excluding(probe, &qcfg, Some(item.id))?
+                        {
+                            neg.push(r.candidates.first().and_then(|c| c.evidence).unwrap_or(0.0));
+                        }
+                    }
+                }
+            }
+            let strongest = neg.iter().copied().fold(0.0f32, f32::max);
+            calib.evidence = (strongest * cfg.margin).max(0.3);
+            calib.positives = pos.len();
+            calib.negatives = neg.len();
+            calib.positive_recall = share(pos.iter().map(|&(own, e)| own && e >= calib.evidence));
+            calib.negative_pass = share(neg.iter().map(|&e| e >= calib.evidence));
+        }
+        ItemKind::Image => {
+            let mut pos: Vec<f32> = Vec::new();
+            let mut other: Vec<f32> = Vec::new();
+            for item in &items {
+                let (_, own) = store.signatures(item.id)?;
+                if let Some(n) = store
+                    .search(&own, 2)?
+                    .into_iter()
+                    .find(|n| n.item != item.id)
+                {
+                    other.push(n.distance);
+                }
+                let Ok(img) = load_image(&item.path) else {
+                    continue;
+                };
+                let altered = image_noise(&jpeg(&img, 60), 0.03, &mut rng);
+                let r = matcher.query_image(
+                    &altered,
+                    &QueryConfig {
+                        top: 10,
+                        ..qcfg.clone()
+                    },
+                )?;
+                pos.push(
+                    r.candidates
+                        .iter()
+                        .find(|c| c.id == item.id)
+                        .and_then(|c| c.distance)
+                        .unwrap_or(f32::INFINITY),
+                );
+            }
+            pos.sort_by(f32::total_cmp);
+            other.sort_by(f32::total_cmp);
+            let near_other = other.first().copied().unwrap_or(f32::INFINITY);
+            let far_pos = pos
+                .get((pos.len() as f32 * 0.95) as usize)
+                .or(pos.last())
+                .copied()
+                .unwrap_or(1.0);
+            calib.distance = if far_pos < near_other {
+                // Between the loosest copy and the closest stranger, leaning to the copies.
+                (far_pos * near_other).sqrt()
+            } else {
+                0.9 * near_other
+            };
+            if !calib.distance.is_finite() {
+                calib.distance = far_pos.max(1e-3) * 2.0;
+            }
+            calib.positives = pos.len();
+            calib.negatives = other.len();
+            calib.positive_recall = share(pos.iter().map(|&d| d <= calib.distance));
+            calib.negative_pass = share(other.iter().map(|&d| d <= calib.distance));
+        }
+    }
+    calib.save(store)?;
+    matcher.set_calibration(calib.clone());
+    Ok(calib)
+}
+
+fn share(it: impl Iterator<Item = bool>) -> f32 {
+    let (mut yes, mut n) = (0usize, 0usize);
+    for b in it {
+        n += 1;
+        yes += b as usize;
+    }
+    if n == 0 {
+        f32::NAN
+    } else {
+        yes as f32 / n as f32
+    }
+}

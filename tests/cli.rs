@@ -1,0 +1,52 @@
+//! Index location, usage errors and exit codes.
+
+use crate::util::*;
+
+#[test]
+fn a_missing_index_is_named_and_not_created() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("nothing-here");
+    for args in [&["stats"][..], &["list"], &["query", "x.wav"]] {
+        let run = latentid(&index, args);
+        assert_eq!(run.code, 2, "{run}");
+        assert!(run.stderr.contains("no index at"), "{run}");
+        assert!(run.stderr.contains("nothing-here"), "{run}");
+    }
+    assert!(!index.exists(), "a read command must not create an index");
+}
+
+#[test]
+fn a_query_of_the_other_kind_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_audio_index(tmp.path());
+    let image = &fixture_files("images")[0];
+    let run = latentid(&index, &["query", s(image)]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains(s(image)) && run.stderr.contains("audio"),
+        "{run}"
+    );
+}
+
+#[test]
+fn an_index_in_use_is_refused_not_corrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_audio_index(tmp.path());
+    // Hold the index open from this process, as another latentid would.
+    let store = latentid_store::Store::open(&index).unwrap();
+    let run = latentid(&index, &["stats"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("in use"), "{run}");
+    drop(store);
+    let run = latentid(&index, &["stats"]);
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = latentid(tmp.path(), &["query"]);
+    assert_eq!(run.code, 2, "{run}");
+    let run = latentid(tmp.path(), &["frobnicate"]);
+    assert_eq!(run.code, 2, "{run}");
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the real `latentid` binary on the checked-in fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+mod audio;
+mod bad_input;
+mod cli;
