@@ -6,3 +6,4 @@ mod util;
 mod audio;
 mod bad_input;
 mod cli;
+mod images;

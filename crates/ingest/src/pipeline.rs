@@ -596,7 +596,12 @@ fn train_model(
             ae.kind = cfg.encoder.clone();
             (
                 ae,
-                Box::new(ImageTrainingSet::new(images, p, ImageAugment::default())),
+                Box::new(ImageTrainingSet::new(
+                    images,
+                    p,
+                    ImageAugment::default(),
+                    cfg.train.max_examples,
+                )),
             )
         }
     };

@@ -86,26 +86,41 @@ impl TrainingData for AudioTrainingSet {
     }
 }
 
-/// Decoded images (kept small) with image augmentations for the corrupted copy.
+/// Decoded images (kept small) with image augmentations for the corrupted copy. A photo
+/// library is small next to an hour of audio's patches, so each picture serves as several
+/// examples, each drawn with its own alterations.
 pub struct ImageTrainingSet {
     images: Vec<DynamicImage>,
     params: ImageParams,
     augment: ImageAugment,
+    examples: usize,
 }
 
 impl ImageTrainingSet {
-    pub fn new(images: Vec<DynamicImage>, params: &ImageParams, augment: ImageAugment) -> Self {
+    /// `examples`: how many (picture, alteration) examples to offer, at least one per picture.
+    pub fn new(
+        images: Vec<DynamicImage>,
+        params: &ImageParams,
+        augment: ImageAugment,
+        examples: usize,
+    ) -> Self {
+        let examples = examples.max(images.len());
         Self {
             images,
             params: params.clone(),
             augment,
+            examples,
         }
     }
 }
 
 impl TrainingData for ImageTrainingSet {
     fn len(&self) -> usize {
-        self.images.len()
+        if self.images.is_empty() {
+            0
+        } else {
+            self.examples
+        }
     }
 
     fn input_len(&self) -> usize {
@@ -116,7 +131,7 @@ impl TrainingData for ImageTrainingSet {
     fn pair(&self, index: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
         let mut rng =
             StdRng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let img = &self.images[index];
+        let img = &self.images[index % self.images.len()];
         let corrupted = self.augment.apply(img, &mut rng);
         (
             image_tensor(img, &self.params),

@@ -7,7 +7,7 @@
 //! library, looks like. (Reversed or sped-up clips are not: they still share patches, and
 //! offsets, with their source.) The threshold sits above every negative, with a margin.
 
-use latentid_media::augment::{image_noise, jpeg, mix_at_snr, pink_noise};
+use latentid_media::augment::{mix_at_snr, pink_noise, ImageAugment};
 use latentid_media::{decode_audio, load_image};
 use latentid_store::{ItemKind, Store};
 use rand::rngs::StdRng;
@@ -157,21 +157,17 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
                 let Ok(img) = load_image(&item.path) else {
                     continue;
                 };
-                let altered = image_noise(&jpeg(&img, 60), 0.03, &mut rng);
-                let r = matcher.query_image(
-                    &altered,
-                    &QueryConfig {
+                // The alterations people make: crops, resizes, re-compression, colour, noise.
+                for _ in 0..4 {
+                    let altered = ImageAugment::default().apply(&img, &mut rng);
+                    let cfg = QueryConfig {
                         top: 10,
                         ..qcfg.clone()
-                    },
-                )?;
-                pos.push(
-                    r.candidates
-                        .iter()
-                        .find(|c| c.id == item.id)
-                        .and_then(|c| c.distance)
-                        .unwrap_or(f32::INFINITY),
-                );
+                    };
+                    let r = matcher.query_image(&altered, &cfg)?;
+                    let own = r.candidates.iter().find(|c| c.id == item.id);
+                    pos.push(own.and_then(|c| c.distance).unwrap_or(f32::INFINITY));
+                }
             }
             pos.sort_by(f32::total_cmp);
             other.sort_by(f32::total_cmp);
@@ -181,12 +177,11 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
                 .or(pos.last())
                 .copied()
                 .unwrap_or(1.0);
-            calib.distance = if far_pos < near_other {
-                // Between the loosest copy and the closest stranger, leaning to the copies.
-                (far_pos * near_other).sqrt()
-            } else {
-                0.9 * near_other
-            };
+            // Between the loosest copy and the closest two distinct pictures, leaning to the
+            // copies, and never past half that closest pair: a picture from outside the library
+            // can sit nearer to one of ours than any two of ours sit to each other, and naming
+            // it would be worse than missing a heavily altered copy.
+            calib.distance = (far_pos * near_other).sqrt().min(0.5 * near_other);
             if !calib.distance.is_finite() {
                 calib.distance = far_pos.max(1e-3) * 2.0;
             }

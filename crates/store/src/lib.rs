@@ -14,7 +14,8 @@
 //!
 //! ```no_run
 //! use latentid_store::{ItemKind, Manifest, NewItem, Store};
-//! let store = Store::create("indexes/demo".as_ref(), Manifest::new(ItemKind::Audio, 2, "{}".into()))?;
+//! let dir = tempfile::tempdir().expect("temp dir");
+//! let store = Store::create(dir.path(), Manifest::new(ItemKind::Audio, 2, "{}".into()))?;
 //! let item = NewItem { path: "/music/a.ogg".into(), name: "a".into(), content_hash: "ab12".into(),
 //!     kind: ItemKind::Audio, duration_s: Some(1.0), width: None, height: None };
 //! store.add_item(item, &[0, 16], &[0.0, 1.0, 0.5, 0.5])?;

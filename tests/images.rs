@@ -1,0 +1,96 @@
+//! Photo libraries: an altered copy finds its original; a stranger gets "no match".
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::util::*;
+
+const IMAGE_TRAINING: &[&str] = &["--epochs", "6", "--train-examples", "300", "--seed", "1"];
+
+/// fixtures/images without hubble.gif (kept out as the unrelated picture), indexed once.
+fn image_index() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let lib = tmp.path().join("photos");
+        std::fs::create_dir_all(&lib).unwrap();
+        for f in fixture_files("images") {
+            if !f.ends_with("hubble.gif") {
+                std::fs::copy(&f, lib.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+        let index = tmp.path().join("index");
+        let mut args = vec!["index", s(&lib), "--json"];
+        args.extend_from_slice(IMAGE_TRAINING);
+        let run = latentid(&index, &args);
+        assert_eq!(run.code, 0, "{run}");
+        let r = run.json();
+        assert_eq!(r["kind"], "image", "{r:#}");
+        assert_eq!(
+            r["added"].as_array().unwrap().len(),
+            fixture_files("images").len() - 1
+        );
+        (tmp, index, lib)
+    })
+}
+
+fn own_copy(tmp: &Path) -> PathBuf {
+    let dst = tmp.join("index");
+    copy_dir(&image_index().1, &dst);
+    dst
+}
+
+#[test]
+fn an_altered_copy_finds_its_original() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_copy(tmp.path());
+    let copy = fixtures().join("images-dup").join("astronaut-copy.jpg");
+    let r = latentid(&index, &["query", s(&copy), "--json"]).json();
+    let m = &r["match"];
+    assert!(!m.is_null(), "no match for an altered copy\n{r:#}");
+    assert!(
+        m["path"].as_str().unwrap().ends_with("astronaut.png"),
+        "{r:#}"
+    );
+    assert!(m["distance"].as_f64().unwrap() >= 0.0);
+    assert!(m.get("offset_s").is_none(), "images have no offset\n{r:#}");
+}
+
+#[test]
+fn an_unrelated_picture_gets_no_match() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_copy(tmp.path());
+    let stranger = fixtures().join("images").join("hubble.gif");
+    let r = latentid(&index, &["query", s(&stranger), "--json"]).json();
+    assert!(
+        r["match"].is_null(),
+        "named a picture that is not in the library\n{r:#}"
+    );
+    assert!(
+        !r["candidates"].as_array().unwrap().is_empty(),
+        "candidates are still listed"
+    );
+}
+
+#[test]
+fn similar_lists_other_items_nearest_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_copy(tmp.path());
+    let lib = &image_index().2;
+    let astronaut = std::fs::canonicalize(lib.join("astronaut.png")).unwrap();
+    let run = latentid(&index, &["similar", s(&astronaut), "--top", "3", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let rows = run.json_lines();
+    assert_eq!(rows.len(), 3, "{run}");
+    let d: Vec<f64> = rows
+        .iter()
+        .map(|r| r["distance"].as_f64().unwrap())
+        .collect();
+    assert!(
+        d.windows(2).all(|w| w[0] <= w[1]),
+        "not nearest first: {d:?}"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r["path"].as_str().unwrap() != astronaut.to_str().unwrap()));
+}
