@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
@@ -17,12 +18,37 @@ const MAX_TOMBSTONE_SHARE: f64 = 0.2;
 pub struct SearchParams {
     /// Search beam width; wider finds more true neighbours, slower.
     pub ef: usize,
+    /// Exact (brute-force) search is used while the graph is not loaded and the work stays
+    /// under this many distance computations per stored signature. Loading the graph costs
+    /// about as much as 4000 of them per signature, so a one-shot query of a few seconds of
+    /// audio answers sooner, and exactly, without it; a long batch switches to the graph.
+    /// 0 (the default) always uses the graph.
+    pub exact_budget: u64,
 }
 
 impl Default for SearchParams {
     fn default() -> Self {
-        Self { ef: 64 }
+        Self {
+            ef: 64,
+            exact_budget: 0,
+        }
     }
+}
+
+impl SearchParams {
+    /// Exact search while it is cheaper than loading the graph (for one-shot processes).
+    pub fn one_shot() -> Self {
+        Self {
+            exact_budget: 4000,
+            ..Self::default()
+        }
+    }
+}
+
+/// Every live signature in one array, for exact search: owners and vectors (row-major).
+struct Flat {
+    owners: Vec<(ItemId, u32)>,
+    vectors: Vec<f32>,
 }
 
 /// An opened index. `Send + Sync`: reads may run from many threads at once.
@@ -30,7 +56,14 @@ pub struct Store {
     dir: PathBuf,
     db: sled::Db,
     manifest: RwLock<Manifest>,
+    /// The HNSW graph, loaded from its dump on first need (`graph_loaded`), not on open: a
+    /// one-shot query may never need it.
     graph: RwLock<Graph>,
+    graph_loaded: AtomicBool,
+    /// Signatures written since open: `flush` must then load the graph and dump it.
+    wrote: AtomicBool,
+    flat: RwLock<Option<Arc<Flat>>>,
+    exact_spent: AtomicU64,
     tombstones: RwLock<HashSet<u64>>,
     /// Serialises writers: id allocation, batches and graph inserts happen in one order.
     write: Mutex<Counters>,
@@ -136,6 +169,10 @@ impl Store {
             db,
             manifest: RwLock::new(manifest),
             graph: RwLock::new(graph),
+            graph_loaded: AtomicBool::new(true),
+            wrote: AtomicBool::new(false),
+            flat: RwLock::new(None),
+            exact_spent: AtomicU64::new(0),
             tombstones: RwLock::new(HashSet::new()),
             write: Mutex::new(Counters::default()),
             search: SearchParams::default(),
@@ -197,20 +234,41 @@ impl Store {
         let store = Store {
             dir: dir.to_path_buf(),
             graph: RwLock::new(Graph::new(manifest.latent_dim, 1024, counters.generation)),
+            graph_loaded: AtomicBool::new(false),
+            wrote: AtomicBool::new(false),
+            flat: RwLock::new(None),
+            exact_spent: AtomicU64::new(0),
             db,
             manifest: RwLock::new(manifest),
             tombstones: RwLock::new(tombstones),
             write: Mutex::new(counters),
             search: SearchParams::default(),
         };
-        store.prepare_graph()?;
         Ok(store)
+    }
+
+    /// How searches run from now on (see [`SearchParams`]).
+    pub fn set_search_params(&mut self, params: SearchParams) {
+        self.search = params;
+    }
+
+    /// Loads the graph if it is not loaded yet. Holds the catalog's write lock while it does,
+    /// so no signature can be written between the catch-up scan and `graph_loaded`.
+    fn ensure_graph(&self) -> Result<()> {
+        if self.graph_loaded.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let counters = self.counters();
+        if !self.graph_loaded.load(Ordering::Acquire) {
+            self.prepare_graph(*counters)?;
+            self.graph_loaded.store(true, Ordering::Release);
+        }
+        Ok(())
     }
 
     /// Loads the dumped graph and inserts whatever the catalog gained since; rebuilds when
     /// the dump is missing, stale or unreadable.
-    fn prepare_graph(&self) -> Result<()> {
-        let counters = *self.counters();
+    fn prepare_graph(&self, counters: Counters) -> Result<()> {
         let dim = self.manifest().latent_dim;
         match Graph::load(&graph_dir(&self.dir), counters.generation, dim) {
             Some(mut g) => {
@@ -231,15 +289,14 @@ impl Store {
                     "rebuilding the graph of {} from the catalog",
                     self.dir.display()
                 );
-                self.rebuild_graph()?;
+                self.rebuild_graph(counters)?;
             }
         }
         Ok(())
     }
 
     /// A fresh graph from every live signature; tombstones are no longer needed after it.
-    fn rebuild_graph(&self) -> Result<()> {
-        let counters = *self.counters();
+    fn rebuild_graph(&self, counters: Counters) -> Result<()> {
         let dim = self.manifest().latent_dim;
         let mut g = Graph::new(dim, self.db.scan_prefix(SIG).count(), counters.generation);
         for kv in self.db.scan_prefix(SIG) {
@@ -256,6 +313,7 @@ impl Store {
         self.db.apply_batch(batch).map_err(self.db_err())?;
         tomb.clear();
         *poisoned(self.graph.write()) = g;
+        self.graph_loaded.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -263,12 +321,32 @@ impl Store {
         poisoned(self.write.lock())
     }
 
-    fn graph_read(&self) -> RwLockReadGuard<'_, Graph> {
-        poisoned(self.graph.read())
+    fn graph_read(&self) -> Result<RwLockReadGuard<'_, Graph>> {
+        self.ensure_graph()?;
+        Ok(poisoned(self.graph.read()))
     }
 
-    fn graph_write(&self) -> RwLockWriteGuard<'_, Graph> {
-        poisoned(self.graph.write())
+    fn graph_write(&self) -> Result<RwLockWriteGuard<'_, Graph>> {
+        self.ensure_graph()?;
+        Ok(poisoned(self.graph.write()))
+    }
+
+    /// Signatures changed: the exact-search copy is stale, and `flush` must dump the graph.
+    fn changed(&self) {
+        self.wrote.store(true, Ordering::Release);
+        *poisoned(self.flat.write()) = None;
+    }
+
+    /// Inserts freshly written signatures into the graph if it is loaded; a graph loaded
+    /// later catches up from the catalog by itself. Called with the catalog's write lock held.
+    fn insert_loaded(&self, first_sig: u64, vectors: &[f32], dim: usize) {
+        if !self.graph_loaded.load(Ordering::Acquire) {
+            return;
+        }
+        let mut g = poisoned(self.graph.write());
+        for (i, v) in vectors.chunks_exact(dim).enumerate() {
+            g.insert(v, first_sig + i as u64);
+        }
     }
 
     pub fn manifest(&self) -> Manifest {
@@ -374,10 +452,8 @@ impl Store {
         self.db.apply_batch(batch).map_err(self.db_err())?;
         self.db.flush().map_err(self.db_err())?;
         *counters = next;
-        let mut g = self.graph_write();
-        for (i, v) in vectors.chunks_exact(dim).enumerate() {
-            g.insert(v, first_sig + i as u64);
-        }
+        self.insert_loaded(first_sig, vectors, dim);
+        self.changed();
         Ok(AddOutcome::Added(id))
     }
 
@@ -447,6 +523,7 @@ impl Store {
         self.db.apply_batch(batch).map_err(self.db_err())?;
         self.db.flush().map_err(self.db_err())?;
         poisoned(self.tombstones.write()).extend(dead);
+        self.changed();
         Ok(record.item)
     }
 
@@ -499,7 +576,9 @@ impl Store {
         poisoned(self.tombstones.write()).clear();
         let mut g = Graph::new(latent_dim, 1024, next.generation);
         g.high_water = next.next_sig;
-        *self.graph_write() = g;
+        *poisoned(self.graph.write()) = g;
+        self.graph_loaded.store(true, Ordering::Release);
+        self.changed();
         Ok(())
     }
 
@@ -527,10 +606,8 @@ impl Store {
         self.db.flush().map_err(self.db_err())?;
         *counters = next;
         poisoned(self.tombstones.write()).extend(dead);
-        let mut g = self.graph_write();
-        for (i, v) in vectors.chunks_exact(dim).enumerate() {
-            g.insert(v, first_sig + i as u64);
-        }
+        self.insert_loaded(first_sig, vectors, dim);
+        self.changed();
         Ok(())
     }
 
@@ -561,8 +638,15 @@ impl Store {
     /// The `k` nearest live signatures, nearest first.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
         self.check_query(query)?;
+        if let Some(flat) = self.exact_within_budget(1)? {
+            return self.exact(&flat, query, k);
+        }
+        self.search_graph(query, k)
+    }
+
+    fn search_graph(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
         let hits = {
-            let g = self.graph_read();
+            let g = self.graph_read()?;
             let tomb = poisoned(self.tombstones.read());
             let ef = self.search.ef.max(k);
             if tomb.is_empty() {
@@ -590,42 +674,100 @@ impl Store {
                 got: queries.len(),
             });
         }
+        if let Some(flat) = self.exact_within_budget(queries.len() / dim)? {
+            return queries
+                .par_chunks_exact(dim)
+                .map(|q| self.exact(&flat, q, k))
+                .collect();
+        }
         queries
             .par_chunks_exact(dim)
-            .map(|q| self.search(q, k))
+            .map(|q| self.search_graph(q, k))
             .collect()
     }
 
-    /// Brute force over the catalog: the reference that approximate search is tested against.
+    /// Brute force over every live signature: the reference that approximate search is
+    /// tested against.
     pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
         self.check_query(query)?;
-        let mut all = Vec::new();
+        let flat = self.flat()?;
+        self.exact(&flat, query, k)
+    }
+
+    /// The exact-search copy of the signatures when `queries` more exact searches stay within
+    /// [`SearchParams::exact_budget`] and the graph is not loaded anyway.
+    fn exact_within_budget(&self, queries: usize) -> Result<Option<Arc<Flat>>> {
+        if self.search.exact_budget == 0 || self.graph_loaded.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let flat = self.flat()?;
+        let n = flat.owners.len() as u64;
+        let cost = (queries as u64).saturating_mul(n);
+        let spent = self.exact_spent.fetch_add(cost, Ordering::AcqRel);
+        let budget = self.search.exact_budget.saturating_mul(n);
+        Ok((spent.saturating_add(cost) <= budget).then_some(flat))
+    }
+
+    fn flat(&self) -> Result<Arc<Flat>> {
+        if let Some(f) = poisoned(self.flat.read()).as_ref() {
+            return Ok(f.clone());
+        }
+        let mut slot = poisoned(self.flat.write());
+        if let Some(f) = slot.as_ref() {
+            return Ok(f.clone());
+        }
+        let mut owners = Vec::new();
+        let mut vectors = Vec::new();
         for kv in self.db.scan_prefix(SIG) {
             let (_, v) = kv.map_err(self.db_err())?;
-            let (item, offset) =
-                sig_owner(&v).ok_or_else(|| self.corrupt("signature unreadable"))?;
-            let d = sig_vector(&v)
-                .iter()
-                .zip(query)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f32>()
-                .sqrt();
-            all.push(Neighbour {
-                item,
-                offset,
-                distance: d,
-            });
+            owners.push(sig_owner(&v).ok_or_else(|| self.corrupt("signature unreadable"))?);
+            vectors.extend(sig_vector(&v));
         }
-        all.sort_by(|a, b| a.distance.total_cmp(&b.distance));
+        let flat = Arc::new(Flat { owners, vectors });
+        *slot = Some(flat.clone());
+        Ok(flat)
+    }
+
+    fn exact(&self, flat: &Flat, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
+        let dim = query.len();
+        let mut all: Vec<(f32, usize)> = flat
+            .vectors
+            .chunks_exact(dim)
+            .enumerate()
+            .map(|(i, v)| {
+                let d2 = v
+                    .iter()
+                    .zip(query)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f32>();
+                (d2, i)
+            })
+            .collect();
+        let k = k.min(all.len());
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        all.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
         all.truncate(k);
-        Ok(all)
+        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Ok(all
+            .into_iter()
+            .map(|(d2, i)| {
+                let (item, offset) = flat.owners[i];
+                Neighbour {
+                    item,
+                    offset,
+                    distance: d2.sqrt(),
+                }
+            })
+            .collect())
     }
 
     pub fn stats(&self) -> Result<Stats> {
         let items = self.db.scan_prefix(ITEM).count();
         let signatures = self.db.scan_prefix(SIG).count();
         let tombstoned = poisoned(self.tombstones.read()).len();
-        let graph_fresh = !self.graph_read().dirty;
+        let graph_fresh = !self.graph_read()?.dirty;
         Ok(Stats {
             items,
             signatures,
@@ -641,17 +783,22 @@ impl Store {
     pub fn flush(&self) -> Result<()> {
         let _w = self.counters();
         self.db.flush().map_err(self.db_err())?;
+        drop(_w);
+        if !self.graph_loaded.load(Ordering::Acquire) && !self.wrote.load(Ordering::Acquire) {
+            // Nothing written since open: the dump on disk is as good as it was.
+            return Ok(());
+        }
         let too_dead = {
-            let g = self.graph_read();
+            let g = self.graph_read()?;
             let dead = poisoned(self.tombstones.read()).len();
             g.points > 0 && dead as f64 > MAX_TOMBSTONE_SHARE * g.points as f64
         };
-        drop(_w);
         if too_dead {
-            self.rebuild_graph()?;
+            let counters = *self.counters();
+            self.rebuild_graph(counters)?;
             self.db.flush().map_err(self.db_err())?;
         }
-        let mut g = self.graph_write();
+        let mut g = self.graph_write()?;
         if g.dirty {
             g.dump(&graph_dir(&self.dir))
                 .map_err(|source| StoreError::Io {
