@@ -94,3 +94,55 @@ fn similar_lists_other_items_nearest_first() {
         .iter()
         .all(|r| r["path"].as_str().unwrap() != astronaut.to_str().unwrap()));
 }
+
+#[test]
+fn duplicates_groups_exactly_the_planted_copy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_copy(tmp.path());
+    // No near-duplicates in the fixture library itself.
+    let run = latentid(&index, &["duplicates", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.json_lines().is_empty(),
+        "groups in a library without duplicates\n{run}"
+    );
+
+    // Plant a cropped, re-compressed copy of astronaut (added with the index's own model).
+    let copy = fixtures().join("images-dup").join("astronaut-copy.jpg");
+    let add = latentid(&index, &["index", s(&copy)]);
+    assert_eq!(add.code, 0, "{add}");
+    let run = latentid(&index, &["duplicates", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let groups = run.json_lines();
+    assert_eq!(groups.len(), 1, "exactly one group expected\n{run}");
+    let mut names: Vec<&str> = groups[0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert!(m["id"].is_u64(), "{m}");
+            m["name"].as_str().unwrap()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["astronaut", "astronaut-copy"], "{run}");
+    assert!(groups[0]["max_distance"].as_f64().unwrap() >= 0.0, "{run}");
+    assert_eq!(groups[0]["links"].as_array().unwrap().len(), 1, "{run}");
+
+    let human = latentid(&index, &["duplicates"]);
+    assert_eq!(human.code, 0, "{human}");
+    assert!(human.stdout.contains("group 1: 2 items"), "{human}");
+    assert!(human.stdout.contains("astronaut-copy.jpg"), "{human}");
+
+    // The threshold decides: nothing is a duplicate at distance 0, everything at a huge one.
+    let none = latentid(&index, &["duplicates", "--threshold", "0", "--json"]);
+    assert!(none.json_lines().is_empty(), "{none}");
+    let all = latentid(&index, &["duplicates", "--threshold", "1e9", "--json"]);
+    let groups = all.json_lines();
+    assert_eq!(groups.len(), 1, "{all}");
+    assert_eq!(
+        groups[0]["members"].as_array().unwrap().len(),
+        fixture_files("images").len(),
+        "every picture (hubble left out, the copy added) in one group\n{all}"
+    );
+}

@@ -337,7 +337,30 @@ pub struct ImageAugment {
 }
 
 impl Default for ImageAugment {
+    /// For training: wider than what copies usually go through, so that hard copies (a
+    /// third cropped away, a fifth of the size, JPEG quality 10, strong colour changes,
+    /// heavy noise) still land near their original.
     fn default() -> Self {
+        Self {
+            crop_min: 0.6,
+            scale_min: 0.15,
+            jpeg_min: 8,
+            brightness: 0.3,
+            contrast: 0.5,
+            noise_max: 0.12,
+            p_crop: 0.7,
+            p_scale: 0.5,
+            p_jpeg: 0.5,
+            p_color: 0.5,
+            p_noise: 0.4,
+        }
+    }
+}
+
+impl ImageAugment {
+    /// The alterations a copy usually goes through (calibration's positives): the "no
+    /// match" distance is set by these, not by the hardest copies training reaches for.
+    pub fn everyday() -> Self {
         Self {
             crop_min: 0.75,
             scale_min: 0.4,
@@ -352,9 +375,7 @@ impl Default for ImageAugment {
             p_noise: 0.4,
         }
     }
-}
 
-impl ImageAugment {
     pub fn apply(&self, img: &DynamicImage, rng: &mut impl Rng) -> DynamicImage {
         let mut x = img.clone();
         if rng.random::<f32>() < self.p_crop {

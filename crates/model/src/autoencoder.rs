@@ -8,11 +8,13 @@ use crate::{AeConfig, Result};
 pub struct Autoencoder {
     encoder: Vec<Linear>,
     decoder: Vec<Linear>,
+    /// `(channels, size, pool)`: images are block-averaged first (see [`AeConfig::pool`]).
+    pool: Option<(usize, usize, usize)>,
 }
 
 impl Autoencoder {
     pub fn new(vb: VarBuilder, cfg: &AeConfig) -> Result<Self> {
-        let mut widths = vec![cfg.input_len()];
+        let mut widths = vec![cfg.encoder_input_len()];
         widths.extend(&cfg.hidden);
         widths.push(cfg.latent_dim);
         let encoder = widths
@@ -26,7 +28,24 @@ impl Autoencoder {
             .enumerate()
             .map(|(i, w)| linear(w[0], w[1], vb.pp(format!("dec.{i}"))))
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { encoder, decoder })
+        Ok(Self {
+            encoder,
+            decoder,
+            pool: cfg.image_pool(),
+        })
+    }
+
+    /// What the encoder sees of `(batch, input_len)` inputs, and what the decoder rebuilds:
+    /// the inputs themselves, or CHW images averaged over `pool x pool` blocks.
+    pub fn target(&self, x: &Tensor) -> Result<Tensor> {
+        let Some((c, s, p)) = self.pool else {
+            return Ok(x.clone());
+        };
+        let (b, o) = (x.dim(0)?, s / p);
+        Ok(x.reshape((b, c, o, p, o, p))?
+            .mean(5)?
+            .mean(3)?
+            .reshape((b, c * o * o))?)
     }
 
     fn run(layers: &[Linear], x: &Tensor) -> Result<Tensor> {
@@ -42,10 +61,10 @@ impl Autoencoder {
 
     /// `(batch, input_len)` -> `(batch, latent_dim)`.
     pub fn encode(&self, x: &Tensor) -> Result<Tensor> {
-        Self::run(&self.encoder, x)
+        Self::run(&self.encoder, &self.target(x)?)
     }
 
-    /// `(batch, latent_dim)` -> `(batch, input_len)`.
+    /// `(batch, latent_dim)` -> `(batch, encoder_input_len)`: a reconstruction of [`Self::target`].
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
         Self::run(&self.decoder, z)
     }

@@ -25,6 +25,15 @@ pub struct AeConfig {
     pub kind: EncoderKind,
     /// Hidden layer widths of the encoder, input side first; the decoder mirrors them.
     pub hidden: Vec<usize>,
+    /// Images: the encoder sees the picture averaged over `pool x pool` pixel blocks and the
+    /// decoder rebuilds that averaged picture. 1 (audio, and models stored before this field):
+    /// every input value as it is.
+    #[serde(default = "one")]
+    pub pool: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl AeConfig {
@@ -34,15 +43,22 @@ impl AeConfig {
             latent_dim,
             kind: EncoderKind::Autoencoder,
             hidden: vec![512, 256],
+            pool: 1,
         }
     }
 
+    /// The encoder looks at 4 x 4 pixel averages (16 x 16 for 64 px inputs), as perceptual
+    /// hashes do: fine detail is what JPEG, noise and resizing change, and a small shift or
+    /// crop moves it most; the layout of colours and shapes is what stays. Sixteen times
+    /// fewer inputs also let the training budget run to many more epochs
+    /// (benches/RESULTS.md, images).
     pub fn image(size: usize, latent_dim: usize) -> Self {
         Self {
             input: InputShape::Image { channels: 3, size },
             latent_dim,
             kind: EncoderKind::Autoencoder,
             hidden: vec![512, 256],
+            pool: if size % 4 == 0 { 4 } else { 1 },
         }
     }
 
@@ -50,6 +66,24 @@ impl AeConfig {
         match self.input {
             InputShape::Audio { n_mels, n_frames } => n_mels * n_frames,
             InputShape::Image { channels, size } => channels * size * size,
+        }
+    }
+
+    /// `(channels, size, pool)` when an image input is pooled before the encoder.
+    pub(crate) fn image_pool(&self) -> Option<(usize, usize, usize)> {
+        match self.input {
+            InputShape::Image { channels, size } if self.pool > 1 && size % self.pool == 0 => {
+                Some((channels, size, self.pool))
+            }
+            _ => None,
+        }
+    }
+
+    /// Values the encoder's first layer sees (and the decoder rebuilds).
+    pub fn encoder_input_len(&self) -> usize {
+        match self.image_pool() {
+            Some((c, s, p)) => c * (s / p) * (s / p),
+            None => self.input_len(),
         }
     }
 }

@@ -96,9 +96,9 @@ impl Model {
         for chunk in inputs.chunks(ENCODE_BATCH * len) {
             let rows = chunk.len() / len;
             let x = Tensor::from_slice(chunk, (rows, len), &Device::Cpu)?;
-            let (z, rec) = self.forward(&x)?;
+            let (z, rec, target) = self.forward(&x)?;
             codes.extend(z.flatten_all()?.to_vec1::<f32>()?);
-            let err = (rec - &x)?.sqr()?.mean(1)?;
+            let err = (rec - target)?.sqr()?.mean(1)?;
             recon_error.extend(err.to_vec1::<f32>()?);
         }
         Ok(Encoded {
@@ -108,19 +108,19 @@ impl Model {
         })
     }
 
-    /// Codes and reconstructions of a batch.
-    pub(crate) fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+    /// Codes, reconstructions and what was reconstructed (the inputs, or pooled images).
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         match &self.inner {
             Inner::Ae { ae, .. } => {
                 let z = ae.encode(x)?;
                 let rec = ae.decode(&z)?;
-                Ok((z, rec))
+                Ok((z, rec, ae.target(x)?))
             }
             Inner::Pca { mean, components } => {
                 let centred = x.broadcast_sub(mean)?;
                 let z = centred.matmul(&components.t()?)?;
                 let rec = z.matmul(components)?.broadcast_add(mean)?;
-                Ok((z, rec))
+                Ok((z, rec, x.clone()))
             }
         }
     }

@@ -6,7 +6,8 @@
 //! when its share of agreeing patches clears a threshold calibrated on the library itself
 //! ([`calibrate`]); otherwise the answer is "no match" — a song that is not in the library
 //! must not be named. Images: the nearest stored images, a match when the nearest is
-//! closer than a calibrated distance.
+//! closer than a calibrated distance. [`duplicates`] groups the items of an index that are
+//! near-duplicates of each other.
 //!
 //! It reads the store and the model; it must not write items (that is `latentid-ingest`,
 //! which it never uses) nor know about the command line.
@@ -24,11 +25,13 @@
 //! ```
 
 mod calibrate;
+mod duplicates;
 mod error;
 mod matcher;
 mod vote;
 
 pub use calibrate::{calibrate, Calibration, CalibrationConfig};
+pub use duplicates::{duplicates, DuplicateGroup, Duplicates, DuplicatesConfig, Link, Member};
 pub use error::{QueryError, Result};
 pub use matcher::{Candidate, Matcher, QueryConfig, QueryResult};
 pub use vote::{vote, votes, Tally, Vote, VoteParams};
