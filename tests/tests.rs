@@ -7,3 +7,4 @@ mod audio;
 mod bad_input;
 mod cli;
 mod images;
+mod tune;

@@ -54,6 +54,22 @@ pub enum Command {
     /// Items most like one already in the index
     #[command(after_help = "Example:\n  latentid similar 3 --top 5 --index indexes/photos")]
     Similar(SimilarCmd),
+    /// Sweep the latent size from 2 upward until the library's items separate
+    #[command(
+        after_help = "Output: a table of rows (latent size x encoder), the chosen size marked with '*'. \
+With --json, JSON Lines: one object per row as it completes ({\"latent_dim\", \"encoder\": \"ae\"|\"pca\", \
+\"top1\", \"top1_candidate\", \"wrong_item\", \"false_match\", \"sig_nn_own\", \"sig_nn_item\", \"sig_ratio_median\", \
+\"train_seconds\", \"index_bytes\", \"meets_target\", ...}), then one {\"summary\": {...}} object \
+(chosen size, held-out items, seconds).\n\n\
+Example:\n  latentid tune ~/Music --to 32 --budget 60 --plot sweep.svg\n  \
+latentid tune --index indexes/music --apply"
+    )]
+    Tune(TuneCmd),
+    /// Groups of near-duplicate items in the index
+    #[command(
+        after_help = "Example:\n  latentid duplicates --index indexes/photos\n  latentid duplicates --threshold 0.8 --json --index indexes/photos"
+    )]
+    Duplicates(DuplicatesCmd),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,6 +117,10 @@ pub struct IndexCmd {
     /// Seed for sampling, corruption and initialisation
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Training: weight of the term that keeps a corrupted patch's code near the clean one's
+    /// (0 = plain denoising autoencoder)
+    #[arg(long, hide = true)]
+    pub invariance_weight: Option<f32>,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +139,9 @@ pub struct QueryCmd {
     /// Images: a match must be at most this signature distance [default: calibrated]
     #[arg(long)]
     pub max_distance: Option<f32>,
+    /// Audio: stored neighbours looked up per query patch
+    #[arg(long, hide = true)]
+    pub neighbours: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -150,4 +173,50 @@ pub struct SimilarCmd {
     pub common: IndexArg,
     #[arg(long, default_value_t = 5)]
     pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DuplicatesCmd {
+    #[command(flatten)]
+    pub common: IndexArg,
+    /// Images: largest signature distance between near-duplicates [default: the calibrated
+    /// "no match" distance]. Audio: smallest confidence that one item is the other [default: 0.5]
+    #[arg(long)]
+    pub threshold: Option<f32>,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneCmd {
+    /// Library files and folders [default: the items of --index]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: IndexArg,
+    /// Smallest latent size tried
+    #[arg(long, default_value_t = 2)]
+    pub from: usize,
+    /// Largest latent size tried
+    #[arg(long, default_value_t = 64)]
+    pub to: usize,
+    /// Top-1 accuracy on 5 s clips with pink noise at 10 dB that a size must reach (with at
+    /// most 1% false matches on held-out items)
+    #[arg(long, default_value_t = 0.99)]
+    pub target: f32,
+    /// Training seconds per latent size
+    #[arg(long, default_value_t = 60.0)]
+    pub budget: f32,
+    /// Draw accuracy and separation against latent size, and the 2-D signatures (.png or .svg)
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Re-index --index with the chosen latent size (trains again, re-encodes every item)
+    #[arg(long)]
+    pub apply: bool,
+    /// Training: at most this many epochs per size
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Training: at most this many examples sampled from the library
+    #[arg(long)]
+    pub train_examples: Option<usize>,
+    /// Seed for training, the held-out split and the distorted clips
+    #[arg(long)]
+    pub seed: Option<u64>,
 }

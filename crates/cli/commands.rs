@@ -8,9 +8,11 @@ use latentid_model::EncoderKind;
 use latentid_query::{
     calibrate, Calibration, CalibrationConfig, Candidate, Matcher, QueryConfig, QueryResult,
 };
-use latentid_store::{ItemId, ItemKind, Store};
+use latentid_store::{ItemId, ItemKind, SearchParams, Store};
 use serde_json::json;
 
+use crate::args::DuplicatesCmd;
+use crate::args::TuneCmd;
 use crate::args::{Command, EncoderArg, IndexCmd, KindArg, QueryCmd, RemoveCmd, SimilarCmd};
 use crate::progress::Bars;
 use crate::Outcome;
@@ -23,6 +25,8 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Remove(c) => remove(c),
         Command::Stats(c) => stats(&c.common.index, c.common.json),
         Command::Similar(c) => similar(c),
+        Command::Duplicates(c) => duplicates(c),
+        Command::Tune(c) => tune(c),
     }
 }
 
@@ -56,6 +60,9 @@ fn ingest_config(cmd: &IndexCmd) -> IngestConfig {
     }
     if let Some(s) = cmd.seed {
         cfg.train.seed = s;
+    }
+    if let Some(w) = cmd.invariance_weight {
+        cfg.train.invariance_weight = w;
     }
     cfg
 }
@@ -189,12 +196,16 @@ fn open(index: &Path) -> Result<Store> {
 }
 
 fn query(cmd: QueryCmd) -> Result<Outcome> {
-    let store = open(&cmd.common.index)?;
+    let mut store = open(&cmd.common.index)?;
+    // One process, a few clips: exact search over the signatures answers before the HNSW
+    // graph could even be loaded; a long list of clips moves on to the graph by itself.
+    store.set_search_params(SearchParams::one_shot());
     let matcher = Matcher::new(&store)?;
     let cfg = QueryConfig {
         top: cmd.top,
         min_confidence: cmd.min_confidence,
         max_distance: cmd.max_distance,
+        neighbours: cmd.neighbours.unwrap_or(QueryConfig::default().neighbours),
         ..QueryConfig::default()
     };
     let mut failed = false;
@@ -409,4 +420,265 @@ fn similar(cmd: SimilarCmd) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+fn duplicates(cmd: DuplicatesCmd) -> Result<Outcome> {
+    let store = open(&cmd.common.index)?;
+    let matcher = Matcher::new(&store)?;
+    let cfg = latentid_query::DuplicatesConfig {
+        threshold: cmd.threshold,
+        ..Default::default()
+    };
+    let found = latentid_query::duplicates(&matcher, &cfg)?;
+    if cmd.common.json {
+        for g in &found.groups {
+            println!("{}", serde_json::to_string(g)?);
+        }
+    } else {
+        for (i, g) in found.groups.iter().enumerate() {
+            let spread = match g.max_distance {
+                Some(d) => format!(", at most distance {d:.3} apart"),
+                None => String::new(),
+            };
+            println!("group {}: {} items{spread}", i + 1, g.members.len());
+            for m in &g.members {
+                println!("{:>7}  {}  [{}]", m.id, m.name, m.path.display());
+            }
+            println!();
+        }
+    }
+    let within = match matcher.kind() {
+        ItemKind::Image => format!("signature distance at most {:.3}", found.threshold),
+        ItemKind::Audio => format!("confidence at least {:.2}", found.threshold),
+    };
+    let grouped: usize = found.groups.iter().map(|g| g.members.len()).sum();
+    eprintln!(
+        "{} groups of near-duplicates ({grouped} of {} items; {within})",
+        found.groups.len(),
+        found.items
+    );
+    Ok(Outcome::Success)
+}
+
+/// Sweep progress: ingest's bars while training and indexing, and one line per step and
+/// per finished row on stderr (sweeps are long; the lines also serve logs). With --json
+/// the rows go to stdout as they complete.
+struct TuneBars {
+    bars: Bars,
+    json: bool,
+}
+
+impl latentid_ingest::Progress for TuneBars {
+    fn event(&self, event: latentid_ingest::Event<'_>) {
+        self.bars.event(event);
+    }
+}
+
+impl latentid_tune::TuneProgress for TuneBars {
+    fn step(&self, dim: usize, encoder: latentid_tune::Encoder, step: latentid_tune::Step) {
+        use latentid_tune::Step;
+        match step {
+            Step::Probes { items } => {
+                eprintln!("tune: decoding and distorting clips of {items} items")
+            }
+            Step::Index => eprintln!(
+                "tune: latent size {dim}, {}: training and indexing",
+                encoder.name()
+            ),
+            Step::Calibrate | Step::Query { .. } => {}
+        }
+    }
+
+    fn row(&self, r: &latentid_tune::Row) {
+        if self.json {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
+        }
+        eprintln!(
+            "tune: latent size {}, {}: top-1 {}, false matches {}, nearest is own {}, in {:.0} s{}",
+            r.latent_dim,
+            r.encoder.name(),
+            pct(Some(r.top1)),
+            pct(r.false_match),
+            pct(r.sig_nn_own),
+            r.seconds,
+            if r.meets_target {
+                " (meets the target)"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+fn pct(v: Option<f32>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn tune(cmd: TuneCmd) -> Result<Outcome> {
+    use latentid_tune::{TuneConfig, TuneReport};
+    let json = cmd.common.json;
+    let mut cfg = TuneConfig {
+        from: cmd.from,
+        to: cmd.to,
+        target: cmd.target,
+        ..TuneConfig::default()
+    };
+    cfg.train.time_budget_s = Some(cmd.budget);
+    if let Some(e) = cmd.epochs {
+        cfg.train.max_epochs = e;
+    }
+    if let Some(n) = cmd.train_examples {
+        cfg.train.max_examples = n;
+    }
+    if let Some(s) = cmd.seed {
+        cfg.train.seed = s;
+        cfg.seed = s;
+    }
+    // No paths: the library is what the index holds.
+    let paths: Vec<PathBuf> = if cmd.paths.is_empty() {
+        if !Store::exists(&cmd.common.index) {
+            bail!(
+                "nothing to tune: give library files or folders, or an --index that holds items (there is no index at {})",
+                cmd.common.index.display()
+            );
+        }
+        let store = open(&cmd.common.index)?;
+        cfg.kind = Some(store.manifest().kind);
+        let items = store.items()?;
+        items
+            .into_iter()
+            .map(|i| i.path)
+            .filter(|p| p.exists())
+            .collect()
+    } else {
+        cmd.paths.clone()
+    };
+    let progress = TuneBars {
+        bars: Bars::new(json),
+        json,
+    };
+    let report: TuneReport = latentid_tune::tune(&paths, &cfg, &progress)?;
+    if let Some(plot) = &cmd.plot {
+        latentid_tune::write_plot(&report, plot)?;
+    }
+    if !json {
+        print_tune_table(&report);
+    }
+    let mut applied = None;
+    if cmd.apply {
+        let Some(dim) = report.chosen else {
+            if json {
+                print_tune_summary(&report, cmd.plot.as_deref(), None);
+            }
+            bail!(
+                "--apply: no latent size from {} to {} met the target; the index at {} was left as it was",
+                cmd.from,
+                cmd.to,
+                cmd.common.index.display()
+            );
+        };
+        let (r, c) =
+            latentid_tune::apply(&cmd.paths, &cmd.common.index, dim, &cfg, &Bars::new(json))?;
+        if !json {
+            println!(
+                "applied: {} re-indexed at latent size {dim} ({} items re-encoded, {} added; calibration: a match needs evidence {:.2})",
+                r.index.display(),
+                r.reencoded,
+                r.added.len(),
+                c.evidence
+            );
+        }
+        applied = Some(json!({
+            "index": r.index, "latent_dim": dim, "reencoded": r.reencoded, "added": r.added.len(),
+            "failed": r.failed.len(), "calibration": c,
+        }));
+    }
+    if json {
+        print_tune_summary(&report, cmd.plot.as_deref(), applied);
+    }
+    Ok(if report.failed.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::SomeFailed
+    })
+}
+
+fn print_tune_table(r: &latentid_tune::TuneReport) {
+    println!(
+        "  latent enc   top-1  best-cand  wrong  false  nn-own  nn-item  ratio  train s  epochs  index MB  sig KB"
+    );
+    for row in &r.rows {
+        let mark = if Some(row.latent_dim) == r.chosen && row.encoder == latentid_tune::Encoder::Ae
+        {
+            "*"
+        } else {
+            " "
+        };
+        println!(
+            "{mark} {:>6} {:<4} {:>6} {:>10} {:>6} {:>6} {:>7} {:>8} {:>6} {:>8.1} {:>7} {:>9.1} {:>7.0}",
+            row.latent_dim,
+            row.encoder.name(),
+            pct(Some(row.top1)),
+            pct(Some(row.top1_candidate)),
+            pct(Some(row.wrong_item)),
+            pct(row.false_match),
+            pct(row.sig_nn_own),
+            pct(row.sig_nn_item),
+            row.sig_ratio_median
+                .map_or_else(|| "-".into(), |v| format!("{v:.2}")),
+            row.train_seconds,
+            row.epochs,
+            row.index_bytes as f64 / 1e6,
+            row.signature_bytes as f64 / 1e3,
+        );
+    }
+    let first = r.rows.first().map_or(0, |x| x.latent_dim);
+    let last = r.rows.last().map_or(0, |x| x.latent_dim);
+    let goal = format!(
+        "top-1 >= {:.1}% on 5 s clips with pink noise at 10 dB, <= {:.1}% false matches",
+        r.target * 100.0,
+        r.max_false_match * 100.0
+    );
+    match r.chosen {
+        Some(d) => println!("* smallest latent size that separates: {d} ({goal})"),
+        None => println!("no latent size from {first} to {last} met the target ({goal})"),
+    }
+    match r.pca_first {
+        Some(d) => println!("PCA first met the target at latent size {d}"),
+        None => println!("PCA did not meet the target at any size tried"),
+    }
+    let queries = r.rows.first().map_or(0, |x| x.queries);
+    let non = r.rows.first().map_or(0, |x| x.non_match_queries);
+    println!(
+        "{} items indexed, {} held out as not in the library; {queries} distorted queries and {non} non-matches per row; {:.1} s in all",
+        r.library.len(),
+        r.heldout.len(),
+        r.seconds
+    );
+    for f in &r.failed {
+        println!("  failed: {}", f.reason);
+    }
+}
+
+fn print_tune_summary(
+    r: &latentid_tune::TuneReport,
+    plot: Option<&Path>,
+    applied: Option<serde_json::Value>,
+) {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("rows");
+        o.insert("library".into(), json!(r.library.len()));
+        o.insert(
+            "failed".into(),
+            json!(r
+                .failed
+                .iter()
+                .map(|f| json!({"path": f.path, "reason": f.reason}))
+                .collect::<Vec<_>>()),
+        );
+        o.insert("plot".into(), json!(plot));
+        o.insert("applied".into(), applied.unwrap_or(serde_json::Value::Null));
+    }
+    println!("{}", json!({ "summary": v }));
 }
