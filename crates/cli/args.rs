@@ -118,7 +118,7 @@ pub struct IndexCmd {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Training: weight of the term that keeps a corrupted patch's code near the clean one's
-    /// (0 = plain denoising autoencoder)
+    /// (0 = plain denoising autoencoder) [default: 0 for audio, 1 for images]
     #[arg(long, hide = true)]
     pub invariance_weight: Option<f32>,
 }

@@ -62,7 +62,7 @@ fn ingest_config(cmd: &IndexCmd) -> IngestConfig {
         cfg.train.seed = s;
     }
     if let Some(w) = cmd.invariance_weight {
-        cfg.train.invariance_weight = w;
+        cfg.train.invariance_weight = Some(w);
     }
     cfg
 }

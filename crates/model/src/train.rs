@@ -119,7 +119,7 @@ pub fn train(
     )?;
     // Validation pairs are fixed, so val loss is comparable across epochs.
     let (val_clean, val_noisy) = make_pairs(data, val_idx, tc.seed ^ 0x5eed);
-    let w = tc.invariance_weight as f64;
+    let w = tc.invariance_weight_for(&cfg.input) as f64;
     let mut best = f32::INFINITY;
     let mut best_weights: Option<Vec<Tensor>> = None;
     let mut stale = 0;
