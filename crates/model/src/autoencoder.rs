@@ -61,7 +61,13 @@ impl Autoencoder {
 
     /// `(batch, input_len)` -> `(batch, latent_dim)`.
     pub fn encode(&self, x: &Tensor) -> Result<Tensor> {
-        Self::run(&self.encoder, &self.target(x)?)
+        self.encode_target(&self.target(x)?)
+    }
+
+    /// Codes of inputs already made into [`Self::target`]s (so callers that also need the
+    /// target for the reconstruction error pool once).
+    pub fn encode_target(&self, t: &Tensor) -> Result<Tensor> {
+        Self::run(&self.encoder, t)
     }
 
     /// `(batch, latent_dim)` -> `(batch, encoder_input_len)`: a reconstruction of [`Self::target`].

@@ -112,9 +112,10 @@ impl Model {
     pub(crate) fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
         match &self.inner {
             Inner::Ae { ae, .. } => {
-                let z = ae.encode(x)?;
+                let target = ae.target(x)?;
+                let z = ae.encode_target(&target)?;
                 let rec = ae.decode(&z)?;
-                Ok((z, rec, ae.target(x)?))
+                Ok((z, rec, target))
             }
             Inner::Pca { mean, components } => {
                 let centred = x.broadcast_sub(mean)?;

@@ -55,9 +55,10 @@ fn losses(model: &Model, clean: &Tensor, noisy: &Tensor) -> Result<(Tensor, Tens
     let Inner::Ae { ae, .. } = &model.inner else {
         return Err(ModelError::NoTrainingData);
     };
-    let zc = ae.encode(clean)?;
+    let clean = ae.target(clean)?;
+    let zc = ae.encode_target(&clean)?;
     let zn = ae.encode(noisy)?;
-    let recon = (ae.decode(&zn)? - ae.target(clean)?)?.sqr()?.mean_all()?;
+    let recon = (ae.decode(&zn)? - &clean)?.sqr()?.mean_all()?;
     let spread = zc.var_keepdim(0)?.mean_all()?.affine(1.0, 1e-4)?;
     let invariance = ((zn - &zc)?.sqr()?.mean_all()? / spread)?;
     Ok((recon, invariance))
