@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use latentid_model::TrainConfig;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -105,18 +106,11 @@ pub struct IndexCmd {
     /// Which encoder to train
     #[arg(long, value_enum, default_value = "ae")]
     pub encoder: EncoderArg,
-    /// Training: at most this many epochs
-    #[arg(long)]
-    pub epochs: Option<usize>,
-    /// Training: at most this many examples sampled from the library
-    #[arg(long)]
-    pub train_examples: Option<usize>,
+    #[command(flatten)]
+    pub training: TrainArgs,
     /// Training: stop after this many seconds
     #[arg(long)]
     pub train_budget: Option<f32>,
-    /// Seed for sampling, corruption and initialisation
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Training: weight of the term that keeps a corrupted patch's code near the clean one's
     /// (0 = plain denoising autoencoder) [default: 0 for audio, 1 for images]
     #[arg(long, hide = true)]
@@ -210,13 +204,36 @@ pub struct TuneCmd {
     /// Re-index --index with the chosen latent size (trains again, re-encodes every item)
     #[arg(long)]
     pub apply: bool,
-    /// Training: at most this many epochs per size
+    #[command(flatten)]
+    pub training: TrainArgs,
+}
+
+/// Training flags shared by `index` and `tune` (tune: for every latent size).
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training: at most this many epochs
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Training: at most this many examples sampled from the library
     #[arg(long)]
     pub train_examples: Option<usize>,
-    /// Seed for training, the held-out split and the distorted clips
+    /// Seed for sampling, corruption and initialisation (tune: also the held-out split and
+    /// the distorted clips)
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+impl TrainArgs {
+    /// Overrides what was given on the command line.
+    pub fn apply(&self, tc: &mut TrainConfig) {
+        if let Some(e) = self.epochs {
+            tc.max_epochs = e;
+        }
+        if let Some(n) = self.train_examples {
+            tc.max_examples = n;
+        }
+        if let Some(s) = self.seed {
+            tc.seed = s;
+        }
+    }
 }

@@ -49,17 +49,9 @@ fn ingest_config(cmd: &IndexCmd) -> IngestConfig {
         EncoderArg::Ae => EncoderKind::Autoencoder,
         EncoderArg::Pca => EncoderKind::Pca,
     };
-    if let Some(e) = cmd.epochs {
-        cfg.train.max_epochs = e;
-    }
-    if let Some(n) = cmd.train_examples {
-        cfg.train.max_examples = n;
-    }
+    cmd.training.apply(&mut cfg.train);
     if cmd.train_budget.is_some() {
         cfg.train.time_budget_s = cmd.train_budget;
-    }
-    if let Some(s) = cmd.seed {
-        cfg.train.seed = s;
     }
     if let Some(w) = cmd.invariance_weight {
         cfg.train.invariance_weight = Some(w);
@@ -524,14 +516,8 @@ fn tune(cmd: TuneCmd) -> Result<Outcome> {
         ..TuneConfig::default()
     };
     cfg.train.time_budget_s = Some(cmd.budget);
-    if let Some(e) = cmd.epochs {
-        cfg.train.max_epochs = e;
-    }
-    if let Some(n) = cmd.train_examples {
-        cfg.train.max_examples = n;
-    }
-    if let Some(s) = cmd.seed {
-        cfg.train.seed = s;
+    cmd.training.apply(&mut cfg.train);
+    if let Some(s) = cmd.training.seed {
         cfg.seed = s;
     }
     // No paths: the library is what the index holds.
