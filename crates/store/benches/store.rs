@@ -430,6 +430,34 @@ fn search_label(ef: usize) -> String {
     }
 }
 
+/// Share of `sample` stored rows (seeded pick) that `search` at the default parameters returns
+/// as their own nearest neighbour when queried with their exact vector. A point the graph
+/// cannot reach (orphaned by a parallel insert race) fails this.
+fn self_retrieval(
+    store: &Store,
+    base: &[f32],
+    dim: usize,
+    sample: usize,
+    is_row: impl Fn(&Neighbour, usize) -> bool,
+) -> Result<(usize, usize)> {
+    let rows = base.len() / dim;
+    let mut rng = StdRng::seed_from_u64(SEED + 1);
+    let mut found = 0;
+    let m = sample.min(rows);
+    for _ in 0..m {
+        let r = rng.random_range(0..rows);
+        let hits = store.search(&base[r * dim..(r + 1) * dim], 1)?;
+        // Exact duplicates of a row would tie at distance 0; count those as found too.
+        if hits
+            .first()
+            .is_some_and(|n| is_row(n, r) || n.distance == 0.0)
+        {
+            found += 1;
+        }
+    }
+    Ok((found, m))
+}
+
 fn table_header() -> Vec<String> {
     vec![
         "| queries | method | recall@10 | QPS (1 thread) | median µs | × search_exact | × flat scan | top-1 = source |".into(),
@@ -598,12 +626,17 @@ fn bench_random(n: usize, args: &Args) -> Result<()> {
             &mut rows,
         )?;
     }
+    let (found, sampled) =
+        self_retrieval(&store, &base, DIM, 10_000, |n, r| map.row(n) == Some(r))?;
     println!();
     for r in rows {
         println!("{r}");
     }
     println!(
-        "\nbuild (add {} items of {PER_ITEM} + flush): {:.1} s = {:.0} vectors/s{}",
+        "\nself-retrieval (a stored vector as the query, default ef): {found}/{sampled} find themselves first"
+    );
+    println!(
+        "build (add {} items of {PER_ITEM} + flush): {:.1} s = {:.0} vectors/s{}",
         n / PER_ITEM,
         rec.build_s,
         n as f64 / rec.build_s,
@@ -650,7 +683,13 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     copy_dir(src, &dir)?;
+    // The copy's graph was built by whichever version made the index: build it again, timed.
+    std::fs::remove_dir_all(dir.join("graph")).ok();
     let store = Store::open(&dir)?;
+    let t = Instant::now();
+    store.stats()?;
+    let graph_build = t.elapsed();
+    store.flush()?;
     let dim = store.manifest().latent_dim;
     let mut base = Vec::new();
     // Items hold different numbers of signatures: key every row directly.
@@ -738,11 +777,22 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
         "| stored + noise (σ {sigma:.3}) | search_exact ({m} queries) | 1 | {:.2} | {:.0} | 1× | – | – |",
         exact.qps, exact.median_us
     ));
+    let (found, sampled) = self_retrieval(&store, &base, dim, 10_000, |n, r| {
+        row_key[r] == (n.item, n.offset)
+    })?;
     println!("search_exact == flat top-10 on {agree}/{m}");
     for r in rows {
         println!("{r}");
     }
     let stats = store.stats()?;
+    println!(
+        "self-retrieval (a stored vector as the query, default ef): {found}/{sampled} find themselves first"
+    );
+    println!(
+        "graph build from the catalog (parallel): {:.1} s = {:.0} vectors/s",
+        graph_build.as_secs_f64(),
+        n as f64 / graph_build.as_secs_f64()
+    );
     println!(
         "open (fresh process, median of 3): Store::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
     );

@@ -7,9 +7,16 @@ use hnsw_rs::prelude::{AnnT, DistL2, Hnsw, HnswIo};
 use serde::{Deserialize, Serialize};
 
 /// Build parameters, fixed so that a rebuilt graph answers like the original: 16 links per
-/// node, a wide construction beam for recall, and hnsw_rs's usual layer cap.
+/// node, a construction beam of 100 (200 builds at half the speed for ~1 point of recall@10 on
+/// random vectors, none measurable on real signatures: benches/RESULTS.md, "Signature store"),
+/// and hnsw_rs's usual layer cap.
 const MAX_CONNECTIONS: usize = 16;
-const EF_CONSTRUCTION: usize = 200;
+const EF_CONSTRUCTION: usize = 100;
+/// Batches at least this large are inserted on all cores (`parallel_insert_slice`); smaller
+/// ones serially, which is reproducible under hnsw_rs's fixed level seed. Parallel insertion
+/// can, under contention, leave a point with weaker links than a serial build would; the
+/// store benchmark measures recall and self-retrieval of parallel-built graphs.
+const PARALLEL_MIN: usize = 1024;
 const MAX_LAYER: usize = 16;
 const BASENAME: &str = "latentid";
 const SIDECAR: &str = "graph.json";
@@ -53,13 +60,26 @@ impl Graph {
         }
     }
 
-    /// Serial insertion: reproducible (hnsw_rs seeds its level generator) and never orphans a
-    /// point, which `parallel_insert` can under CPU contention.
-    pub fn insert(&mut self, v: &[f32], id: u64) {
-        self.hnsw.insert_slice((v, id as usize));
-        self.points += 1;
-        self.high_water = self.high_water.max(id + 1);
-        self.dirty = true;
+    /// Inserts `ids.len()` vectors (row-major in `vectors`): in parallel when the batch is
+    /// large (a rebuild, or catching up after an ingest), serially otherwise.
+    pub fn insert_batch(&mut self, vectors: &[f32], ids: &[u64]) {
+        let items: Vec<(&[f32], usize)> = vectors
+            .chunks_exact(self.dim)
+            .zip(ids)
+            .map(|(v, &id)| (v, id as usize))
+            .collect();
+        if items.len() >= PARALLEL_MIN {
+            self.hnsw.parallel_insert_slice(&items);
+        } else {
+            for &item in &items {
+                self.hnsw.insert_slice(item);
+            }
+        }
+        self.points += items.len();
+        if let Some(&last) = ids.iter().max() {
+            self.high_water = self.high_water.max(last + 1);
+        }
+        self.dirty |= !items.is_empty();
     }
 
     /// Loads the dump in `dir` if it is there, whole, and of this generation and size.

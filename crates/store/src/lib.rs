@@ -5,7 +5,9 @@
 //! flushed before any call that changes them returns. The HNSW graph (hnsw_rs,
 //! Euclidean) is a cache of the catalog: dumped to files beside it for fast start,
 //! checked on open against what the catalog says it should hold, caught up or rebuilt
-//! when it is behind, missing or unreadable. hnsw_rs cannot delete, so removed items'
+//! when it is behind, missing or unreadable. Writes go to the catalog only; the graph
+//! takes in everything new at the next search or flush, in one batch on all cores, so an
+//! ingest builds its graph once rather than a track at a time. hnsw_rs cannot delete, so removed items'
 //! signatures are tombstoned and filtered out of results, and the graph is rebuilt once
 //! tombstones pass a fifth of it.
 //!

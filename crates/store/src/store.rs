@@ -60,6 +60,10 @@ pub struct Store {
     /// one-shot query may never need it.
     graph: RwLock<Graph>,
     graph_loaded: AtomicBool,
+    /// Signatures were written since the graph last caught up with the catalog. Writes do not
+    /// touch the graph: the next search or flush inserts everything new in one batch, on all
+    /// cores, so an ingest builds its graph once at the end instead of a track at a time.
+    graph_behind: AtomicBool,
     /// Signatures written since open: `flush` must then load the graph and dump it.
     wrote: AtomicBool,
     flat: RwLock<Option<Arc<Flat>>>,
@@ -182,6 +186,7 @@ impl Store {
             manifest: RwLock::new(manifest),
             graph: RwLock::new(graph),
             graph_loaded: AtomicBool::new(true),
+            graph_behind: AtomicBool::new(false),
             wrote: AtomicBool::new(false),
             flat: RwLock::new(None),
             exact_spent: AtomicU64::new(0),
@@ -247,6 +252,7 @@ impl Store {
             dir: dir.to_path_buf(),
             graph: RwLock::new(Graph::new(manifest.latent_dim, 1024, counters.generation)),
             graph_loaded: AtomicBool::new(false),
+            graph_behind: AtomicBool::new(false),
             wrote: AtomicBool::new(false),
             flat: RwLock::new(None),
             exact_spent: AtomicU64::new(0),
@@ -267,33 +273,58 @@ impl Store {
     /// Loads the graph if it is not loaded yet. Holds the catalog's write lock while it does,
     /// so no signature can be written between the catch-up scan and `graph_loaded`.
     fn ensure_graph(&self) -> Result<()> {
-        if self.graph_loaded.load(Ordering::Acquire) {
+        if self.graph_loaded.load(Ordering::Acquire) && !self.graph_behind.load(Ordering::Acquire) {
             return Ok(());
         }
+        // Writers hold this lock while they write, so nothing lands between the catch-up
+        // scan and clearing `graph_behind`.
         let counters = self.counters();
         if !self.graph_loaded.load(Ordering::Acquire) {
             self.prepare_graph(*counters)?;
             self.graph_loaded.store(true, Ordering::Release);
+        } else if self.graph_behind.load(Ordering::Acquire) {
+            let mut g = poisoned(self.graph.write());
+            self.catch_up(&mut g)?;
+        }
+        self.graph_behind.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// Inserts every catalog signature from the graph's high-water mark on, in batches.
+    fn catch_up(&self, g: &mut Graph) -> Result<()> {
+        const BATCH: usize = 65_536;
+        let from = g.high_water;
+        let mut vectors = Vec::with_capacity(BATCH * g.dim);
+        let mut ids = Vec::with_capacity(BATCH);
+        for kv in self.db.range(id_key(SIG, from)..id_key(SIG, u64::MAX)) {
+            let (k, v) = kv.map_err(self.db_err())?;
+            let id = id_from_key(SIG, &k).ok_or_else(|| self.corrupt("bad signature key"))?;
+            let vector = sig_vector(&v);
+            if vector.len() != g.dim {
+                return Err(self.corrupt(format!("signature {id} has {} values", vector.len())));
+            }
+            vectors.extend_from_slice(&vector);
+            ids.push(id);
+            if ids.len() == BATCH {
+                g.insert_batch(&vectors, &ids);
+                vectors.clear();
+                ids.clear();
+            }
+        }
+        g.insert_batch(&vectors, &ids);
+        if g.high_water > from {
+            tracing::info!("graph caught up from signature {from} to {}", g.high_water);
         }
         Ok(())
     }
 
     /// Loads the dumped graph and inserts whatever the catalog gained since; rebuilds when
-    /// the dump is missing, stale or unreadable.
+    /// the dump is missing, stale or unreadable. Called with the writers' lock held.
     fn prepare_graph(&self, counters: Counters) -> Result<()> {
         let dim = self.manifest().latent_dim;
         match Graph::load(&graph_dir(&self.dir), counters.generation, dim) {
             Some(mut g) => {
-                let from = g.high_water;
-                for kv in self.db.range(id_key(SIG, from)..id_key(SIG, u64::MAX)) {
-                    let (k, v) = kv.map_err(self.db_err())?;
-                    let id =
-                        id_from_key(SIG, &k).ok_or_else(|| self.corrupt("bad signature key"))?;
-                    g.insert(&sig_vector(&v), id);
-                }
-                if g.dirty {
-                    tracing::info!("graph caught up from signature {from} to {}", g.high_water);
-                }
+                self.catch_up(&mut g)?;
                 *poisoned(self.graph.write()) = g;
             }
             None => {
@@ -308,14 +339,11 @@ impl Store {
     }
 
     /// A fresh graph from every live signature; tombstones are no longer needed after it.
+    /// Called with the writers' lock held.
     fn rebuild_graph(&self, counters: Counters) -> Result<()> {
         let dim = self.manifest().latent_dim;
         let mut g = Graph::new(dim, self.db.scan_prefix(SIG).count(), counters.generation);
-        for kv in self.db.scan_prefix(SIG) {
-            let (k, v) = kv.map_err(self.db_err())?;
-            let id = id_from_key(SIG, &k).ok_or_else(|| self.corrupt("bad signature key"))?;
-            g.insert(&sig_vector(&v), id);
-        }
+        self.catch_up(&mut g)?;
         g.high_water = g.high_water.max(counters.next_sig);
         let mut tomb = poisoned(self.tombstones.write());
         let mut batch = sled::Batch::default();
@@ -326,6 +354,7 @@ impl Store {
         tomb.clear();
         *poisoned(self.graph.write()) = g;
         self.graph_loaded.store(true, Ordering::Release);
+        self.graph_behind.store(false, Ordering::Release);
         Ok(())
     }
 
@@ -349,16 +378,10 @@ impl Store {
         *poisoned(self.flat.write()) = None;
     }
 
-    /// Inserts freshly written signatures into the graph if it is loaded; a graph loaded
-    /// later catches up from the catalog by itself. Called with the catalog's write lock held.
-    fn insert_loaded(&self, first_sig: u64, vectors: &[f32], dim: usize) {
-        if !self.graph_loaded.load(Ordering::Acquire) {
-            return;
-        }
-        let mut g = poisoned(self.graph.write());
-        for (i, v) in vectors.chunks_exact(dim).enumerate() {
-            g.insert(v, first_sig + i as u64);
-        }
+    /// Freshly written signatures: the graph (if loaded) inserts them at the next search or
+    /// flush. Called with the writers' lock held.
+    fn mark_graph_behind(&self) {
+        self.graph_behind.store(true, Ordering::Release);
     }
 
     pub fn manifest(&self) -> Manifest {
@@ -464,7 +487,7 @@ impl Store {
         self.db.apply_batch(batch).map_err(self.db_err())?;
         self.db.flush().map_err(self.db_err())?;
         *counters = next;
-        self.insert_loaded(first_sig, vectors, dim);
+        self.mark_graph_behind();
         self.changed();
         Ok(AddOutcome::Added(id))
     }
@@ -618,7 +641,7 @@ impl Store {
         self.db.flush().map_err(self.db_err())?;
         *counters = next;
         poisoned(self.tombstones.write()).extend(dead);
-        self.insert_loaded(first_sig, vectors, dim);
+        self.mark_graph_behind();
         self.changed();
         Ok(())
     }
@@ -806,8 +829,9 @@ impl Store {
             g.points > 0 && dead as f64 > MAX_TOMBSTONE_SHARE * g.points as f64
         };
         if too_dead {
-            let counters = *self.counters();
-            self.rebuild_graph(counters)?;
+            let counters = self.counters();
+            self.rebuild_graph(*counters)?;
+            drop(counters);
             self.db.flush().map_err(self.db_err())?;
         }
         let mut g = self.graph_write()?;
