@@ -17,7 +17,8 @@
 //!
 //! `--real DIR` (an absolute path: cargo runs benches in the crate's directory) measures an
 //! existing index instead, copied first so the original is never written: its signatures,
-//! queried as stored signatures plus noise scaled to their spread.
+//! queried as stored signatures plus noise scaled to their spread; with `--rebuild` the copy's
+//! graph is rebuilt from its catalog first, timed.
 
 #![allow(clippy::unwrap_used)]
 
@@ -683,12 +684,15 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     copy_dir(src, &dir)?;
-    // The copy's graph was built by whichever version made the index: build it again, timed.
-    std::fs::remove_dir_all(dir.join("graph")).ok();
+    // With --rebuild the copy's graph (built by whichever version made the index) is built
+    // again from the catalog, timed.
+    if args.rebuild {
+        std::fs::remove_dir_all(dir.join("graph")).ok();
+    }
     let store = Store::open(&dir)?;
     let t = Instant::now();
     store.stats()?;
-    let graph_build = t.elapsed();
+    let graph_build = args.rebuild.then(|| t.elapsed());
     store.flush()?;
     let dim = store.manifest().latent_dim;
     let mut base = Vec::new();
@@ -788,11 +792,13 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
     println!(
         "self-retrieval (a stored vector as the query, default ef): {found}/{sampled} find themselves first"
     );
-    println!(
-        "graph build from the catalog (parallel): {:.1} s = {:.0} vectors/s",
-        graph_build.as_secs_f64(),
-        n as f64 / graph_build.as_secs_f64()
-    );
+    if let Some(b) = graph_build {
+        println!(
+            "graph build from the catalog (parallel): {:.1} s = {:.0} vectors/s",
+            b.as_secs_f64(),
+            n as f64 / b.as_secs_f64()
+        );
+    }
     println!(
         "open (fresh process, median of 3): Store::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
     );
