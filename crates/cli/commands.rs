@@ -146,8 +146,13 @@ fn print_index_human(r: &IngestReport, c: Option<&Calibration>) {
     if let Some(c) = c {
         match r.kind {
             ItemKind::Audio => println!(
-                "calibration: a match needs evidence {:.2} (lead in agreeing patches over the next track x sqrt(patches)); {} noisy clips of indexed tracks: {:.0}% found; {} clips with their track left out: {:.0}% named",
+                "calibration: a match needs evidence {:.2} (lead in agreeing patches over the next track x sqrt(patches); by query length: {}); {} noisy clips of indexed tracks: {:.0}% found; {} clips with their track left out: {:.0}% named",
                 c.evidence,
+                c.evidence_by_patches
+                    .iter()
+                    .map(|(n, e)| format!("{e:.2} at {n:.0} patches"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 c.positives,
                 c.positive_recall * 100.0,
                 c.negatives,

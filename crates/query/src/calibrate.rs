@@ -22,8 +22,14 @@ const KEY: &str = "calibration";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// Audio: the evidence ((agreement − best other agreement) × √patches) at which
-    /// confidence is 0.5.
+    /// confidence is 0.5, over all probe lengths.
     pub evidence: f32,
+    /// Audio: the same threshold measured per probe length, as (query patches, evidence),
+    /// ascending. Short clips need a higher bar: their chance leads vary more than √patches
+    /// makes up for. Queries between lengths interpolate; empty (an index calibrated before
+    /// this existed) falls back to `evidence`.
+    #[serde(default)]
+    pub evidence_by_patches: Vec<(f32, f32)>,
     /// Images: the signature distance at which confidence is 0.5.
     pub distance: f32,
     /// Probes it was measured on, and how they fared at the chosen threshold.
@@ -38,6 +44,7 @@ impl Default for Calibration {
     fn default() -> Self {
         Self {
             evidence: 1.0,
+            evidence_by_patches: Vec::new(),
             distance: 1.0,
             positives: 0,
             negatives: 0,
@@ -48,6 +55,30 @@ impl Default for Calibration {
 }
 
 impl Calibration {
+    /// The evidence threshold for a query of `patches` patches: linear in log(patches)
+    /// between the calibrated lengths, the nearest one outside them.
+    pub fn evidence_for(&self, patches: usize) -> f32 {
+        let t = &self.evidence_by_patches;
+        let (Some(first), Some(last)) = (t.first(), t.last()) else {
+            return self.evidence;
+        };
+        let n = patches.max(1) as f32;
+        if n <= first.0 {
+            return first.1;
+        }
+        if n >= last.0 {
+            return last.1;
+        }
+        for w in t.windows(2) {
+            let ((n0, e0), (n1, e1)) = (w[0], w[1]);
+            if n <= n1 {
+                let f = (n.ln() - n0.ln()) / (n1.ln() - n0.ln()).max(1e-6);
+                return e0 + f * (e1 - e0);
+            }
+        }
+        last.1
+    }
+
     pub fn load(store: &Store) -> Option<Self> {
         store
             .manifest()
@@ -88,7 +119,7 @@ pub struct CalibrationConfig {
 impl Default for CalibrationConfig {
     fn default() -> Self {
         Self {
-            items: 24,
+            items: 48,
             lengths: vec![2.0, 5.0, 10.0],
             snr_db: 10.0,
             margin: 1.1,
@@ -112,13 +143,15 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
     match matcher.kind() {
         ItemKind::Audio => {
             let rate = matcher.features().audio.sample_rate;
-            let mut pos: Vec<(bool, f32)> = Vec::new();
-            let mut neg: Vec<f32> = Vec::new();
+            // (own track first, evidence, query patches) and (evidence, query patches, which
+            // probe length).
+            let mut pos: Vec<(bool, f32, usize)> = Vec::new();
+            let mut neg: Vec<(f32, usize, usize)> = Vec::new();
             for item in &items {
                 let Ok(audio) = decode_audio(&item.path, rate) else {
                     continue;
                 };
-                for &len_s in &cfg.lengths {
+                for (li, &len_s) in cfg.lengths.iter().enumerate() {
                     let len = (len_s * rate as f32) as usize;
                     if audio.samples.len() <= len {
                         continue;
@@ -130,26 +163,54 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
                     if let Some(r) = matcher.query_samples(&noisy, &qcfg)? {
                         let own = r.candidates.iter().find(|c| c.id == item.id);
                         let best_is_own = r.candidates.first().is_some_and(|c| c.id == item.id);
-                        pos.push((best_is_own, own.and_then(|c| c.evidence).unwrap_or(0.0)));
+                        pos.push((
+                            best_is_own,
+                            own.and_then(|c| c.evidence).unwrap_or(0.0),
+                            r.patches,
+                        ));
                     }
                     for probe in [clip, noisy.as_slice()] {
                         if let Some(r) =
                             matcher.query_samples_excluding(probe, &qcfg, Some(item.id))?
                         {
-                            neg.push(r.candidates.first().and_then(|c| c.evidence).unwrap_or(0.0));
+                            neg.push((
+                                r.candidates.first().and_then(|c| c.evidence).unwrap_or(0.0),
+                                r.patches,
+                                li,
+                            ));
                         }
                     }
                 }
             }
-            neg.sort_by(f32::total_cmp);
-            let q = ((neg.len() as f32 * cfg.negative_quantile) as usize)
-                .min(neg.len().saturating_sub(1));
-            let strong = neg.get(q).copied().unwrap_or(0.0);
-            calib.evidence = (strong * cfg.margin).max(0.3);
+            let threshold = |mut e: Vec<f32>| {
+                e.sort_by(f32::total_cmp);
+                let q = ((e.len() as f32 * cfg.negative_quantile) as usize)
+                    .min(e.len().saturating_sub(1));
+                (e.get(q).copied().unwrap_or(0.0) * cfg.margin).max(0.3)
+            };
+            calib.evidence = threshold(neg.iter().map(|n| n.0).collect());
+            // Per probe length; probes of one length have (nearly) one patch count, their
+            // median stands for it.
+            calib.evidence_by_patches = (0..cfg.lengths.len())
+                .filter_map(|li| {
+                    let of_len: Vec<&(f32, usize, usize)> =
+                        neg.iter().filter(|n| n.2 == li).collect();
+                    let mut patches: Vec<usize> = of_len.iter().map(|n| n.1).collect();
+                    patches.sort_unstable();
+                    let mid = *patches.get(patches.len() / 2)?;
+                    Some((mid as f32, threshold(of_len.iter().map(|n| n.0).collect())))
+                })
+                .collect();
+            calib
+                .evidence_by_patches
+                .sort_by(|a, b| a.0.total_cmp(&b.0));
             calib.positives = pos.len();
             calib.negatives = neg.len();
-            calib.positive_recall = share(pos.iter().map(|&(own, e)| own && e >= calib.evidence));
-            calib.negative_pass = share(neg.iter().map(|&e| e >= calib.evidence));
+            calib.positive_recall = share(
+                pos.iter()
+                    .map(|&(own, e, n)| own && e >= calib.evidence_for(n)),
+            );
+            calib.negative_pass = share(neg.iter().map(|&(e, n, _)| e >= calib.evidence_for(n)));
         }
         ItemKind::Image => {
             let mut pos: Vec<f32> = Vec::new();
@@ -224,5 +285,34 @@ fn share(it: impl Iterator<Item = bool>) -> f32 {
         f32::NAN
     } else {
         yes as f32 / n as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_clips_get_their_own_threshold_and_lengths_between_interpolate() {
+        let mut c = Calibration {
+            evidence: 1.0,
+            ..Calibration::default()
+        };
+        // Never calibrated per length: the one threshold for every length.
+        assert_eq!(c.evidence_for(10), 1.0);
+        c.evidence_by_patches = vec![(40.0, 2.0), (400.0, 1.0)];
+        assert_eq!(
+            c.evidence_for(5),
+            2.0,
+            "shorter than any probe: the shortest's"
+        );
+        assert_eq!(
+            c.evidence_for(4000),
+            1.0,
+            "longer than any probe: the longest's"
+        );
+        // Halfway in log(patches) between 40 and 400 is ~126.
+        assert!((c.evidence_for(126) - 1.5).abs() < 0.01);
+        assert!(c.evidence_for(60) > c.evidence_for(200));
     }
 }

@@ -221,7 +221,7 @@ impl<'s> Matcher<'s> {
         }
         let tallies = vote(&vs, params);
         let n = frames.len().max(1) as f32;
-        let tau = self.calibration.evidence.max(1e-6);
+        let tau = self.calibration.evidence_for(frames.len()).max(1e-6);
         let min_conf = cfg.min_confidence.unwrap_or(0.5);
         let frame_s = self.features.audio.frame_seconds();
         let agreement = |i: usize| tallies.get(i).map_or(0.0, |t| t.score / n);
@@ -233,7 +233,9 @@ impl<'s> Matcher<'s> {
             // Evidence is the lead over the best other track: a song that is not in the
             // library spreads chance votes over several tracks, so no track leads by much,
             // however noisy the clip. Chance leads shrink like 1/sqrt(n), so scaling by
-            // sqrt(n) lets one threshold serve 2 s and 10 s clips, and longer clips earn more.
+            // sqrt(n) puts 2 s and 10 s clips on one scale, and longer clips earn more; the
+            // threshold is still calibrated per length, since short clips' chance leads vary
+            // more than that.
             let rival = if i == 0 { agreement(1) } else { agreement(0) };
             let evidence = ((agreement(i) - rival) * n.sqrt()).max(0.0);
             candidates.push(Candidate {
