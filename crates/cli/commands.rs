@@ -146,13 +146,8 @@ fn print_index_human(r: &IngestReport, c: Option<&Calibration>) {
     if let Some(c) = c {
         match r.kind {
             ItemKind::Audio => println!(
-                "calibration: a match needs evidence {:.2} (lead in agreeing patches over the next track x sqrt(patches); by query length: {}); {} noisy clips of indexed tracks: {:.0}% found; {} clips with their track left out: {:.0}% named",
-                c.evidence,
-                c.evidence_by_patches
-                    .iter()
-                    .map(|(n, e)| format!("{e:.2} at {n:.0} patches"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                "calibration: a match needs evidence {} (lead in agreeing patches over the next track x sqrt(patches)); {} noisy clips of indexed tracks: {:.0}% found; {} clips with their track left out: {:.0}% named",
+                c.evidence_summary(),
                 c.positives,
                 c.positive_recall * 100.0,
                 c.negatives,
@@ -572,11 +567,11 @@ fn tune(cmd: TuneCmd) -> Result<Outcome> {
             latentid_tune::apply(&cmd.paths, &cmd.common.index, dim, &cfg, &Bars::new(json))?;
         if !json {
             println!(
-                "applied: {} re-indexed at latent size {dim} ({} items re-encoded, {} added; calibration: a match needs evidence {:.2})",
+                "applied: {} re-indexed at latent size {dim} ({} items re-encoded, {} added; calibration: a match needs evidence {})",
                 r.index.display(),
                 r.reencoded,
                 r.added.len(),
-                c.evidence
+                c.evidence_summary()
             );
         }
         applied = Some(json!({

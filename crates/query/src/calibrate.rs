@@ -55,6 +55,18 @@ impl Default for Calibration {
 }
 
 impl Calibration {
+    /// The audio thresholds in words: per query length when calibrated so, else the one.
+    pub fn evidence_summary(&self) -> String {
+        if self.evidence_by_patches.is_empty() {
+            return format!("{:.2}", self.evidence);
+        }
+        self.evidence_by_patches
+            .iter()
+            .map(|(n, e)| format!("{e:.2} at {n:.0} patches"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The evidence threshold for a query of `patches` patches: linear in log(patches)
     /// between the calibrated lengths, the nearest one outside them.
     pub fn evidence_for(&self, patches: usize) -> f32 {
@@ -143,10 +155,10 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
     match matcher.kind() {
         ItemKind::Audio => {
             let rate = matcher.features().audio.sample_rate;
-            // (own track first, evidence, query patches) and (evidence, query patches, which
-            // probe length).
+            // (own track first, evidence, query patches); negatives as (evidence, query
+            // patches), one list per probe length.
             let mut pos: Vec<(bool, f32, usize)> = Vec::new();
-            let mut neg: Vec<(f32, usize, usize)> = Vec::new();
+            let mut neg: Vec<Vec<(f32, usize)>> = vec![Vec::new(); cfg.lengths.len()];
             for item in &items {
                 let Ok(audio) = decode_audio(&item.path, rate) else {
                     continue;
@@ -173,10 +185,9 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
                         if let Some(r) =
                             matcher.query_samples_excluding(probe, &qcfg, Some(item.id))?
                         {
-                            neg.push((
+                            neg[li].push((
                                 r.candidates.first().and_then(|c| c.evidence).unwrap_or(0.0),
                                 r.patches,
-                                li,
                             ));
                         }
                     }
@@ -188,13 +199,12 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
                     .min(e.len().saturating_sub(1));
                 (e.get(q).copied().unwrap_or(0.0) * cfg.margin).max(0.3)
             };
-            calib.evidence = threshold(neg.iter().map(|n| n.0).collect());
-            // Per probe length; probes of one length have (nearly) one patch count, their
-            // median stands for it.
-            calib.evidence_by_patches = (0..cfg.lengths.len())
-                .filter_map(|li| {
-                    let of_len: Vec<&(f32, usize, usize)> =
-                        neg.iter().filter(|n| n.2 == li).collect();
+            let all: Vec<(f32, usize)> = neg.iter().flatten().copied().collect();
+            calib.evidence = threshold(all.iter().map(|n| n.0).collect());
+            // Probes of one length have (nearly) one patch count; their median stands for it.
+            calib.evidence_by_patches = neg
+                .iter()
+                .filter_map(|of_len| {
                     let mut patches: Vec<usize> = of_len.iter().map(|n| n.1).collect();
                     patches.sort_unstable();
                     let mid = *patches.get(patches.len() / 2)?;
@@ -205,12 +215,12 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
                 .evidence_by_patches
                 .sort_by(|a, b| a.0.total_cmp(&b.0));
             calib.positives = pos.len();
-            calib.negatives = neg.len();
+            calib.negatives = all.len();
             calib.positive_recall = share(
                 pos.iter()
                     .map(|&(own, e, n)| own && e >= calib.evidence_for(n)),
             );
-            calib.negative_pass = share(neg.iter().map(|&(e, n, _)| e >= calib.evidence_for(n)));
+            calib.negative_pass = share(all.iter().map(|&(e, n)| e >= calib.evidence_for(n)));
         }
         ItemKind::Image => {
             let mut pos: Vec<f32> = Vec::new();

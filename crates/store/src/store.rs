@@ -270,14 +270,13 @@ impl Store {
         self.search = params;
     }
 
-    /// Loads the graph if it is not loaded yet. Holds the catalog's write lock while it does,
-    /// so no signature can be written between the catch-up scan and `graph_loaded`.
+    /// Loads the graph if it is not loaded yet and inserts what the catalog gained since it
+    /// last caught up. Holds the writers' lock meanwhile, so nothing lands between the
+    /// catch-up scan and clearing `graph_behind`.
     fn ensure_graph(&self) -> Result<()> {
         if self.graph_loaded.load(Ordering::Acquire) && !self.graph_behind.load(Ordering::Acquire) {
             return Ok(());
         }
-        // Writers hold this lock while they write, so nothing lands between the catch-up
-        // scan and clearing `graph_behind`.
         let counters = self.counters();
         if !self.graph_loaded.load(Ordering::Acquire) {
             self.prepare_graph(*counters)?;
