@@ -33,7 +33,7 @@ fn an_index_in_use_is_refused_not_corrupted() {
     let tmp = tempfile::tempdir().unwrap();
     let index = own_audio_index(tmp.path());
     // Hold the index open from this process, as another latentid would.
-    let store = latentid_store::Store::open(&index).unwrap();
+    let store = latentid_store::SledStore::open(&index).unwrap();
     let run = latentid(&index, &["stats"]);
     assert_eq!(run.code, 2, "{run}");
     assert!(run.stderr.contains("in use"), "{run}");

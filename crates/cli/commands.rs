@@ -8,7 +8,7 @@ use latentid_model::EncoderKind;
 use latentid_query::{
     calibrate, Calibration, CalibrationConfig, Candidate, Matcher, QueryConfig, QueryResult,
 };
-use latentid_store::{ItemId, ItemKind, SearchParams, Store};
+use latentid_store::{ItemId, ItemKind, SearchParams, SledStore};
 use serde_json::json;
 
 use crate::args::DuplicatesCmd;
@@ -66,7 +66,7 @@ fn index(cmd: IndexCmd) -> Result<Outcome> {
     // The "no match" threshold depends on the whole library: measure it again when it changed.
     let calibration =
         if report.trained.is_some() || !report.added.is_empty() || report.reencoded > 0 {
-            let store = Store::open(&cfg.index_dir)?;
+            let store = SledStore::open(&cfg.index_dir)?;
             let mut matcher = Matcher::new(&store)?;
             let c = calibrate(&mut matcher, &CalibrationConfig::default())?;
             store.flush()?;
@@ -183,8 +183,8 @@ fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
 }
 
-fn open(index: &Path) -> Result<Store> {
-    Ok(Store::open(index)?)
+fn open(index: &Path) -> Result<SledStore> {
+    Ok(SledStore::open(index)?)
 }
 
 fn query(cmd: QueryCmd) -> Result<Outcome> {
@@ -301,7 +301,7 @@ fn list(index: &Path, json: bool) -> Result<Outcome> {
 
 /// An item named on the command line: its id, or a path as stored (relative paths are
 /// resolved against the current directory, as `index` stored them).
-fn resolve(store: &Store, item: &str) -> Result<ItemId> {
+fn resolve(store: &SledStore, item: &str) -> Result<ItemId> {
     if let Ok(id) = item.parse::<ItemId>() {
         if store.item(id)?.is_some() {
             return Ok(id);
@@ -522,7 +522,7 @@ fn tune(cmd: TuneCmd) -> Result<Outcome> {
     }
     // No paths: the library is what the index holds.
     let paths: Vec<PathBuf> = if cmd.paths.is_empty() {
-        if !Store::exists(&cmd.common.index) {
+        if !SledStore::exists(&cmd.common.index) {
             bail!(
                 "nothing to tune: give library files or folders, or an --index that holds items (there is no index at {})",
                 cmd.common.index.display()

@@ -8,7 +8,7 @@ use latentid_media::{
     audio_patches, decode_audio, image_tensor, load_image, FeatureParams, MediaError,
 };
 use latentid_model::{train, AeConfig, EncoderKind, Model, TrainConfig, TrainingData};
-use latentid_store::{AddOutcome, ItemId, ItemKind, Manifest, NewItem, Store};
+use latentid_store::{AddOutcome, ItemId, ItemKind, Manifest, NewItem, SledStore};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -99,9 +99,9 @@ pub struct IngestReport {
 }
 
 /// Opens the index at `cfg.index_dir`, or creates it for `kind` when there is none.
-pub fn open_or_create(cfg: &IngestConfig, kind: ItemKind) -> Result<Store> {
-    if Store::exists(&cfg.index_dir) {
-        let store = Store::open(&cfg.index_dir)?;
+pub fn open_or_create(cfg: &IngestConfig, kind: ItemKind) -> Result<SledStore> {
+    if SledStore::exists(&cfg.index_dir) {
+        let store = SledStore::open(&cfg.index_dir)?;
         let m = store.manifest();
         if m.kind != kind {
             return Err(IngestError::KindMismatch {
@@ -118,14 +118,14 @@ pub fn open_or_create(cfg: &IngestConfig, kind: ItemKind) -> Result<Store> {
             reason: e.to_string(),
         })?;
     let dim = cfg.latent_dim.unwrap_or(DEFAULT_LATENT_DIM);
-    Ok(Store::create(
+    Ok(SledStore::create(
         &cfg.index_dir,
         Manifest::new(kind, dim, features),
     )?)
 }
 
 /// The feature parameters an index was built with (they must be reused for every query).
-pub fn feature_params(store: &Store) -> Result<FeatureParams> {
+pub fn feature_params(store: &SledStore) -> Result<FeatureParams> {
     serde_json::from_str(&store.manifest().feature_params).map_err(|e| IngestError::FeatureParams {
         index: store.path().to_path_buf(),
         reason: e.to_string(),
@@ -133,7 +133,7 @@ pub fn feature_params(store: &Store) -> Result<FeatureParams> {
 }
 
 /// Loads the index's encoder, checking its config against its weights.
-pub fn load_model(store: &Store) -> Result<Option<Model>> {
+pub fn load_model(store: &SledStore) -> Result<Option<Model>> {
     let Some((config_json, weights)) = store.model()? else {
         return Ok(None);
     };
@@ -162,7 +162,9 @@ pub fn ingest(
     let files = walk(paths)?;
     let kind = match cfg.kind {
         Some(k) => k,
-        None if Store::exists(&cfg.index_dir) => Store::open(&cfg.index_dir)?.manifest().kind,
+        None if SledStore::exists(&cfg.index_dir) => {
+            SledStore::open(&cfg.index_dir)?.manifest().kind
+        }
         None if files.images.len() > files.audio.len() => ItemKind::Image,
         None => ItemKind::Audio,
     };
@@ -171,7 +173,7 @@ pub fn ingest(
         ItemKind::Image => (files.images, [files.audio, files.other].concat()),
     };
     skipped.sort();
-    if candidates.is_empty() && !Store::exists(&cfg.index_dir) {
+    if candidates.is_empty() && !SledStore::exists(&cfg.index_dir) {
         // Creating an empty index with no model would only defer the disappointment.
         return Err(IngestError::NoMedia {
             kind: kind_name(kind).into(),
@@ -482,7 +484,7 @@ pub(crate) fn is_silent(patch: &[f32]) -> bool {
 }
 
 fn store_file(
-    store: &Store,
+    store: &SledStore,
     path: &Path,
     hash: Option<String>,
     again: Option<ItemId>,

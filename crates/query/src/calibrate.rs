@@ -9,7 +9,7 @@
 
 use latentid_media::augment::{mix_at_snr, pink_noise, ImageAugment};
 use latentid_media::{decode_audio, load_image};
-use latentid_store::{ItemKind, Store};
+use latentid_store::{ItemKind, SledStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -91,7 +91,7 @@ impl Calibration {
         last.1
     }
 
-    pub fn load(store: &Store) -> Option<Self> {
+    pub fn load(store: &SledStore) -> Option<Self> {
         store
             .manifest()
             .extra
@@ -99,7 +99,7 @@ impl Calibration {
             .and_then(|s| serde_json::from_str(s).ok())
     }
 
-    pub fn save(&self, store: &Store) -> Result<()> {
+    pub fn save(&self, store: &SledStore) -> Result<()> {
         let mut m = store.manifest();
         m.extra.insert(
             KEY.into(),

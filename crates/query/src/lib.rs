@@ -14,7 +14,7 @@
 //!
 //! ```no_run
 //! use latentid_query::{Matcher, QueryConfig};
-//! let store = latentid_store::Store::open("indexes/default".as_ref())?;
+//! let store = latentid_store::SledStore::open("indexes/default".as_ref())?;
 //! let matcher = Matcher::new(&store)?;
 //! let result = matcher.query_path("clip.mp3".as_ref(), &QueryConfig::default())?;
 //! match result.matched {

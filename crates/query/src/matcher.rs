@@ -6,7 +6,7 @@ use latentid_media::{
     MediaKind, MelExtractor,
 };
 use latentid_model::Model;
-use latentid_store::{ItemId, ItemKind, Store};
+use latentid_store::{ItemId, ItemKind, SledStore};
 use serde::Serialize;
 
 use crate::vote::{vote, votes, VoteParams};
@@ -79,7 +79,7 @@ pub struct QueryResult {
 
 /// Answers queries against one opened index. Cheap to share across threads (`&self`).
 pub struct Matcher<'s> {
-    store: &'s Store,
+    store: &'s SledStore,
     model: Model,
     features: FeatureParams,
     mel: MelExtractor,
@@ -89,7 +89,7 @@ pub struct Matcher<'s> {
 
 impl<'s> Matcher<'s> {
     /// Loads the index's model, feature parameters and calibration.
-    pub fn new(store: &'s Store) -> Result<Self> {
+    pub fn new(store: &'s SledStore) -> Result<Self> {
         let manifest = store.manifest();
         let bad = |reason: String| QueryError::BadIndex {
             index: store.path().to_path_buf(),
@@ -338,7 +338,7 @@ impl<'s> Matcher<'s> {
         &self.model
     }
 
-    pub fn store(&self) -> &'s Store {
+    pub fn store(&self) -> &'s SledStore {
         self.store
     }
 }

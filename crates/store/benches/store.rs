@@ -28,7 +28,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use latentid_store::{ItemKind, Manifest, Neighbour, NewItem, SearchParams, Store};
+use latentid_store::{ItemKind, Manifest, Neighbour, NewItem, SearchParams, SledStore as Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};

@@ -15,9 +15,9 @@
 //! audio, images or candle.
 //!
 //! ```no_run
-//! use latentid_store::{ItemKind, Manifest, NewItem, Store};
+//! use latentid_store::{ItemKind, Manifest, NewItem, SledStore, Store};
 //! let dir = tempfile::tempdir().expect("temp dir");
-//! let store = Store::create(dir.path(), Manifest::new(ItemKind::Audio, 2, "{}".into()))?;
+//! let store = SledStore::create(dir.path(), Manifest::new(ItemKind::Audio, 2, "{}".into()))?;
 //! let item = NewItem { path: "/music/a.ogg".into(), name: "a".into(), content_hash: "ab12".into(),
 //!     kind: ItemKind::Audio, duration_s: Some(1.0), width: None, height: None };
 //! store.add_item(item, &[0, 16], &[0.0, 1.0, 0.5, 0.5])?;
@@ -26,14 +26,16 @@
 //! # Ok::<(), latentid_store::StoreError>(())
 //! ```
 
+mod api;
 mod catalog;
 mod error;
 mod graph;
 mod store;
 mod types;
 
+pub use api::Store;
 pub use error::{Result, StoreError};
-pub use store::{SearchParams, Store};
+pub use store::{SearchParams, SledStore};
 pub use types::{
     AddOutcome, Item, ItemId, ItemKind, Manifest, Neighbour, NewItem, Stats, FORMAT_VERSION,
 };

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::catalog::*;
 use crate::graph::Graph;
 use crate::types::*;
-use crate::{Result, StoreError};
+use crate::{Result, Store, StoreError};
 
 /// The graph is rebuilt from the catalog when more than this share of it is tombstoned.
 const MAX_TOMBSTONE_SHARE: f64 = 0.2;
@@ -52,7 +52,7 @@ struct Flat {
 }
 
 /// An opened index. `Send + Sync`: reads may run from many threads at once.
-pub struct Store {
+pub struct SledStore {
     dir: PathBuf,
     db: sled::Db,
     manifest: RwLock<Manifest>,
@@ -74,9 +74,9 @@ pub struct Store {
     search: SearchParams,
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("SledStore")
             .field("dir", &self.dir)
             .finish_non_exhaustive()
     }
@@ -102,7 +102,7 @@ fn poisoned<T>(r: std::sync::LockResult<T>) -> T {
     r.unwrap_or_else(|e| e.into_inner())
 }
 
-impl Store {
+impl SledStore {
     /// Whether an index lives at `dir` (opening it may still fail).
     pub fn exists(dir: &Path) -> bool {
         catalog_dir(dir).join("conf").exists() || catalog_dir(dir).join("db").exists()
@@ -159,7 +159,7 @@ impl Store {
     }
 
     /// Creates a new, empty index at `dir`.
-    pub fn create(dir: &Path, manifest: Manifest) -> Result<Store> {
+    pub fn create(dir: &Path, manifest: Manifest) -> Result<SledStore> {
         if Self::exists(dir) {
             return Err(StoreError::Exists {
                 path: dir.to_path_buf(),
@@ -180,7 +180,7 @@ impl Store {
         db.apply_batch(batch).map_err(err)?;
         db.flush().map_err(err)?;
         let graph = Graph::new(manifest.latent_dim, 1024, 0);
-        let store = Store {
+        let store = SledStore {
             dir: dir.to_path_buf(),
             db,
             manifest: RwLock::new(manifest),
@@ -199,7 +199,7 @@ impl Store {
     }
 
     /// Opens the index at `dir`; never creates one.
-    pub fn open(dir: &Path) -> Result<Store> {
+    pub fn open(dir: &Path) -> Result<SledStore> {
         if !Self::exists(dir) {
             return Err(StoreError::NoIndex {
                 path: dir.to_path_buf(),
@@ -248,7 +248,7 @@ impl Store {
                 tombstones.insert(id);
             }
         }
-        let store = Store {
+        let store = SledStore {
             dir: dir.to_path_buf(),
             graph: RwLock::new(Graph::new(manifest.latent_dim, 1024, counters.generation)),
             graph_loaded: AtomicBool::new(false),
@@ -699,7 +699,7 @@ impl Store {
         Ok(out)
     }
 
-    /// [`Store::search`] for many queries (flat, row-major), in parallel.
+    /// [`SledStore::search`] for many queries (flat, row-major), in parallel.
     pub fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Neighbour>>> {
         let dim = self.manifest().latent_dim;
         if dim == 0 || queries.len() % dim != 0 {
@@ -855,4 +855,64 @@ fn dir_size(dir: &Path) -> u64 {
             _ => e.metadata().map(|m| m.len()).unwrap_or(0),
         })
         .sum()
+}
+
+impl Store for SledStore {
+    fn location(&self) -> &Path {
+        self.path()
+    }
+    fn manifest(&self) -> Manifest {
+        SledStore::manifest(self)
+    }
+    fn set_manifest(&self, manifest: &Manifest) -> Result<()> {
+        SledStore::set_manifest(self, manifest)
+    }
+    fn model(&self) -> Result<Option<(String, Vec<u8>)>> {
+        SledStore::model(self)
+    }
+    fn set_model(&self, config_json: &str, weights: &[u8]) -> Result<()> {
+        SledStore::set_model(self, config_json, weights)
+    }
+    fn add_item(&self, item: NewItem, offsets: &[u32], vectors: &[f32]) -> Result<AddOutcome> {
+        SledStore::add_item(self, item, offsets, vectors)
+    }
+    fn replace_signatures(&self, id: ItemId, offsets: &[u32], vectors: &[f32]) -> Result<()> {
+        SledStore::replace_signatures(self, id, offsets, vectors)
+    }
+    fn reset_signatures(&self, latent_dim: usize) -> Result<()> {
+        SledStore::reset_signatures(self, latent_dim)
+    }
+    fn remove(&self, id: ItemId) -> Result<Item> {
+        SledStore::remove(self, id)
+    }
+    fn item(&self, id: ItemId) -> Result<Option<Item>> {
+        SledStore::item(self, id)
+    }
+    fn items(&self) -> Result<Vec<Item>> {
+        SledStore::items(self)
+    }
+    fn find_hash(&self, content_hash: &str) -> Result<Option<ItemId>> {
+        SledStore::find_hash(self, content_hash)
+    }
+    fn find_path(&self, path: &Path) -> Result<Option<ItemId>> {
+        SledStore::find_path(self, path)
+    }
+    fn signatures(&self, id: ItemId) -> Result<(Vec<u32>, Vec<f32>)> {
+        SledStore::signatures(self, id)
+    }
+    fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Neighbour>>> {
+        SledStore::search_batch(self, queries, k)
+    }
+    fn search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
+        SledStore::search(self, query, k)
+    }
+    fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
+        SledStore::search_exact(self, query, k)
+    }
+    fn stats(&self) -> Result<Stats> {
+        SledStore::stats(self)
+    }
+    fn flush(&self) -> Result<()> {
+        SledStore::flush(self)
+    }
 }

@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+#[allow(unused_imports)]
+use latentid_store::SledStore as Store;
 use latentid_store::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -6,7 +6,7 @@ use latentid_media::{
     image_tensor, is_silent_patch, patches, DynamicImage, FeatureParams, MelExtractor,
 };
 use latentid_model::Model;
-use latentid_store::{ItemId, Store};
+use latentid_store::{ItemId, SledStore};
 
 use crate::{Encoder, Result, Scatter};
 
@@ -31,7 +31,7 @@ pub struct SignatureTable {
 }
 
 impl SignatureTable {
-    pub fn load(store: &Store) -> Result<Self> {
+    pub fn load(store: &SledStore) -> Result<Self> {
         let dim = store.manifest().latent_dim;
         let mut t = Self {
             dim,
@@ -84,7 +84,12 @@ impl SignatureTable {
     }
 
     /// The signatures as 2-D points coloured by item (only meaningful at latent size 2).
-    pub fn scatter(&self, store: &Store, encoder: Encoder, max_points: usize) -> Result<Scatter> {
+    pub fn scatter(
+        &self,
+        store: &SledStore,
+        encoder: Encoder,
+        max_points: usize,
+    ) -> Result<Scatter> {
         let items = store.items()?;
         let slot: HashMap<ItemId, usize> =
             items.iter().enumerate().map(|(i, it)| (it.id, i)).collect();

@@ -6,7 +6,7 @@ use latentid_ingest::{ingest, walk, Failure, IngestConfig, IngestReport, NoProgr
 use latentid_media::augment::{mix_at_snr, pink_noise, ImageAugment};
 use latentid_media::{decode_audio, load_image, DynamicImage, FeatureParams};
 use latentid_query::{calibrate, Calibration, Matcher};
-use latentid_store::{ItemId, ItemKind, Store};
+use latentid_store::{ItemId, ItemKind, SledStore};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -240,7 +240,7 @@ pub fn apply(
     let mut icfg = ingest_config(index_dir, latent_dim, Encoder::Ae, cfg);
     icfg.retrain = true;
     let report = ingest(paths, &icfg, progress)?;
-    let store = Store::open(index_dir)?;
+    let store = SledStore::open(index_dir)?;
     let mut matcher = Matcher::new(&store)?;
     let calibration = calibrate(&mut matcher, &cfg.calibration)?;
     store.flush()?;
@@ -424,7 +424,7 @@ fn measure<P: TuneProgress>(
     let mut icfg = ingest_config(dir, dim, encoder, cfg);
     icfg.kind = Some(kind);
     let report = ingest(library, &icfg, progress)?;
-    let store = Store::open(dir)?;
+    let store = SledStore::open(dir)?;
     let mut matcher = Matcher::new(&store)?;
     progress.step(dim, encoder, Step::Calibrate);
     calibrate(&mut matcher, &cfg.calibration)?;

@@ -1,0 +1,63 @@
+//! The one interface every layer above uses: [`Store`]. Implementations: [`crate::SledStore`]
+//! (sled catalog + HNSW graph, persisted) and [`crate::MemoryStore`] (in memory, exact search,
+//! for tests of the layers above).
+
+use std::path::Path;
+
+use crate::types::*;
+use crate::Result;
+
+/// An index's catalog (manifest, model, items) and its signatures, with nearest-neighbour
+/// search. `Send + Sync`: reads may run from many threads at once; writes are serialised
+/// inside. Every write is durable when it returns (a crash later loses nothing it reported).
+pub trait Store: Send + Sync {
+    /// Where the index lives, for messages.
+    fn location(&self) -> &Path;
+
+    // --- what the index is
+
+    fn manifest(&self) -> Manifest;
+    fn set_manifest(&self, manifest: &Manifest) -> Result<()>;
+    /// The stored model: its config (JSON) and weights, if one was trained.
+    fn model(&self) -> Result<Option<(String, Vec<u8>)>>;
+    fn set_model(&self, config_json: &str, weights: &[u8]) -> Result<()>;
+
+    // --- items and their signatures
+
+    /// Stores an item and its signatures (`offsets.len()` rows of `latent_dim` values in
+    /// `vectors`), all or nothing. The same content hash twice stores nothing and says which
+    /// item has it.
+    fn add_item(&self, item: NewItem, offsets: &[u32], vectors: &[f32]) -> Result<AddOutcome>;
+    /// Replaces an item's signatures (re-encoding with a new model).
+    fn replace_signatures(&self, id: ItemId, offsets: &[u32], vectors: &[f32]) -> Result<()>;
+    /// For a new model: drops every signature, keeps the items, and sets the latent size the
+    /// new signatures will have.
+    fn reset_signatures(&self, latent_dim: usize) -> Result<()>;
+    /// Removes an item; its signatures disappear from results at once.
+    fn remove(&self, id: ItemId) -> Result<Item>;
+    fn item(&self, id: ItemId) -> Result<Option<Item>>;
+    /// Live items in id order.
+    fn items(&self) -> Result<Vec<Item>>;
+    fn find_hash(&self, content_hash: &str) -> Result<Option<ItemId>>;
+    fn find_path(&self, path: &Path) -> Result<Option<ItemId>>;
+    /// An item's signatures: offsets and the flat vectors, in offset order.
+    fn signatures(&self, id: ItemId) -> Result<(Vec<u32>, Vec<f32>)>;
+
+    // --- search
+
+    /// The `k` nearest live signatures of each query (row-major `queries`), nearest first.
+    fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Neighbour>>>;
+    /// [`Store::search_batch`] for one query.
+    fn search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
+        Ok(self.search_batch(query, k)?.pop().unwrap_or_default())
+    }
+    /// Brute force over every live signature: the answer of record that approximate search
+    /// is measured against.
+    fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>>;
+
+    // --- housekeeping
+
+    fn stats(&self) -> Result<Stats>;
+    /// Makes everything durable, including derived state (a search graph) when it changed.
+    fn flush(&self) -> Result<()>;
+}
