@@ -58,6 +58,9 @@ pub trait Store: Send + Sync {
     // --- housekeeping
 
     fn stats(&self) -> Result<Stats>;
+    /// Grows with every write that changes what a search can find (add, replace, remove,
+    /// reset); anything derived from the signatures (a calibration) is stale once it moved.
+    fn revision(&self) -> u64;
     /// Makes everything durable, including derived state (a search graph) when it changed.
     fn flush(&self) -> Result<()>;
 }

@@ -915,4 +915,10 @@ impl Store for SledStore {
     fn flush(&self) -> Result<()> {
         SledStore::flush(self)
     }
+    fn revision(&self) -> u64 {
+        // Provisional (format 1 keeps no revision): signature ids only grow, and a removal
+        // leaves a tombstone until the next rebuild.
+        let c = *self.counters();
+        c.next_sig + c.next_item + c.generation + poisoned(self.tombstones.read()).len() as u64
+    }
 }
