@@ -13,6 +13,16 @@ pub enum ItemKind {
     Image,
 }
 
+impl ItemKind {
+    /// As users see it: "audio" or "image".
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemKind::Audio => "audio",
+            ItemKind::Image => "image",
+        }
+    }
+}
+
 /// What an index is: kept beside the data so queries are computed like the index was.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
