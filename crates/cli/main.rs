@@ -23,7 +23,9 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LATENTID_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("warn,symphonia_core=error,symphonia=error")
+                // symphonia's own log lines ("probe reached EOF") would repeat, less
+                // clearly, what latentid reports for the file itself.
+                tracing_subscriber::EnvFilter::new("warn,symphonia=off")
             }),
         )
         .init();

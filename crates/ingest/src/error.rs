@@ -7,6 +7,8 @@ pub type Result<T> = std::result::Result<T, IngestError>;
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error(transparent)]
+    Index(#[from] latentid_index::IndexError),
+    #[error(transparent)]
     Store(#[from] latentid_store::StoreError),
     #[error(transparent)]
     Model(#[from] latentid_model::ModelError),
@@ -23,22 +25,20 @@ pub enum IngestError {
     },
     #[error("no {kind} files found in {} ({skipped} other files skipped); nothing was indexed", .paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
     NoMedia {
-        kind: String,
+        kind: &'static str,
         paths: Vec<PathBuf>,
         skipped: usize,
     },
     #[error("{path}: no such file or directory")]
     Missing { path: PathBuf },
-    #[error("the index at {index} holds {index_kind} items, but {what} was asked; one index holds one kind (use another --index)")]
+    #[error("the index at {index} holds {index_kind} items, but {asked} was asked; one index holds one kind (use another --index)")]
     KindMismatch {
         index: PathBuf,
-        index_kind: String,
-        what: String,
+        index_kind: &'static str,
+        asked: &'static str,
     },
     #[error("no {kind} files to learn from: the encoder needs at least one decodable file ({failed} failed)")]
-    NothingToTrain { kind: String, failed: usize },
-    #[error("the index at {index} stores feature parameters this version cannot read ({reason}); re-index with --retrain")]
-    FeatureParams { index: PathBuf, reason: String },
+    NothingToTrain { kind: &'static str, failed: usize },
     #[error("the index at {index} has no model although it holds items; re-index with --retrain")]
     NoModel { index: PathBuf },
 }

@@ -27,7 +27,7 @@ impl AudioTrainingSet {
 
     /// Length of one stored segment: one patch's samples plus a margin each side.
     pub fn segment_len(params: &AudioParams) -> usize {
-        patch_samples(params) + 2 * Self::margin(params)
+        params.patch_samples() + 2 * Self::margin(params)
     }
 
     pub fn new(segments: Vec<Vec<f32>>, params: &AudioParams, augment: AudioAugment) -> Self {
@@ -41,7 +41,7 @@ impl AudioTrainingSet {
     }
 
     fn patch_of(&self, samples: &[f32]) -> Vec<f32> {
-        let window = &samples[self.margin..self.margin + patch_samples(&self.params)];
+        let window = &samples[self.margin..self.margin + self.params.patch_samples()];
         let mel = self.mel.compute(window);
         let mut data = mel.data;
         data.truncate(self.params.patch_len());
@@ -49,11 +49,6 @@ impl AudioTrainingSet {
         normalise_patch(&mut data);
         data
     }
-}
-
-/// Samples covering exactly `patch_frames` analysis frames.
-pub(crate) fn patch_samples(p: &AudioParams) -> usize {
-    (p.patch_frames - 1) * p.hop + p.n_fft
 }
 
 impl TrainingData for AudioTrainingSet {

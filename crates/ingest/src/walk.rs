@@ -1,15 +1,10 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use latentid_media::{media_kind, MediaKind};
+use latentid_store::ItemKind;
+use walkdir::WalkDir;
 
 use crate::{IngestError, Result};
-
-/// A file found under the given paths, with its canonical absolute path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileEntry {
-    pub path: PathBuf,
-    pub kind: Option<MediaKind>,
-}
 
 /// The files of a walk, split by what they are.
 #[derive(Clone, Debug, Default)]
@@ -20,20 +15,66 @@ pub struct Classified {
     pub other: Vec<PathBuf>,
 }
 
-/// Walks files and folders (recursively, not following symlinked folders twice), returning
-/// canonical paths in sorted order so runs are reproducible. Hidden files are skipped.
+impl Classified {
+    /// Every file found.
+    pub fn len(&self) -> usize {
+        self.audio.len() + self.images.len() + self.other.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The files an index of `kind` takes.
+    pub fn of_kind(&self, kind: ItemKind) -> &[PathBuf] {
+        match kind {
+            ItemKind::Audio => &self.audio,
+            ItemKind::Image => &self.images,
+        }
+    }
+
+    /// The files an index of `kind` takes, and the rest (skipped, not failures).
+    pub fn split(self, kind: ItemKind) -> (Vec<PathBuf>, Vec<PathBuf>) {
+        match kind {
+            ItemKind::Audio => (self.audio, [self.images, self.other].concat()),
+            ItemKind::Image => (self.images, [self.audio, self.other].concat()),
+        }
+    }
+}
+
+/// Walks files and folders recursively (symlinked files are followed, symlinked folders
+/// are not, so no folder is walked twice), returning canonical paths in sorted order so
+/// runs are reproducible. Hidden files and folders are skipped.
 pub fn walk(paths: &[PathBuf]) -> Result<Classified> {
     let mut files = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|_| IngestError::Missing { path: p.clone() })?;
-        let canonical = fs_err::canonicalize(p).map_err(|source| IngestError::Io {
+        if !p.exists() {
+            return Err(IngestError::Missing { path: p.clone() });
+        }
+        let root = fs_err::canonicalize(p).map_err(|source| IngestError::Io {
             path: p.clone(),
             source,
         })?;
-        if meta.is_dir() {
-            walk_dir(&canonical, &mut files)?;
-        } else {
-            files.push(canonical);
+        let hidden = |e: &walkdir::DirEntry| {
+            e.depth() > 0 && e.file_name().to_string_lossy().starts_with('.')
+        };
+        for entry in WalkDir::new(&root).into_iter().filter_entry(|e| !hidden(e)) {
+            let entry = entry.map_err(|e| IngestError::Io {
+                path: e.path().map_or_else(|| root.clone(), |p| p.to_path_buf()),
+                source: e.into(),
+            })?;
+            let t = entry.file_type();
+            if t.is_file() {
+                files.push(entry.into_path());
+            } else if t.is_symlink() {
+                // A linked file counts (as its target); a linked folder is walked only
+                // when it is itself given on the command line.
+                if let Ok(target) = std::fs::canonicalize(entry.path()) {
+                    if target.is_file() {
+                        files.push(target);
+                    }
+                }
+            }
         }
     }
     files.sort();
@@ -47,33 +88,4 @@ pub fn walk(paths: &[PathBuf]) -> Result<Classified> {
         }
     }
     Ok(out)
-}
-
-fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = fs_err::read_dir(dir).map_err(|source| IngestError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        // file_type() does not follow symlinks: a linked folder is walked via its
-        // canonical target only if it is itself given on the command line.
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk_dir(&path, out)?,
-            Ok(t) if t.is_file() => out.push(path),
-            Ok(t) if t.is_symlink() => {
-                if let Ok(target) = std::fs::canonicalize(&path) {
-                    if target.is_file() {
-                        out.push(target);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }

@@ -18,9 +18,7 @@ pub enum MediaError {
     UnsupportedCodec { path: PathBuf, codec: String },
     #[error("{path}: cannot decode: {reason}")]
     Decode { path: PathBuf, reason: String },
-    #[error(
-        "{path}: the decoder crashed on this file ({message}); the file is probably malformed"
-    )]
+    #[error("{path}: internal error while processing this file ({message}); the file is probably malformed")]
     Panic { path: PathBuf, message: String },
     #[error("{path}: too short: {seconds:.2} s of audio, at least {needed:.2} s needed")]
     TooShort {
@@ -34,17 +32,21 @@ pub enum MediaError {
     ImageLimits { path: PathBuf, reason: String },
 }
 
-/// Runs a decoder, turning a panic into [`MediaError::Panic`] for this file.
-pub(crate) fn contain<T>(path: &std::path::Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+/// Runs `f` on one file, turning a panic anywhere inside (decoders can panic on malformed
+/// files) into [`MediaError::Panic`] for that file: the one place latentid contains panics.
+pub fn contain<T, E: From<MediaError>>(
+    path: &std::path::Path,
+    f: impl FnOnce() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(p) => Err(MediaError::Panic {
+        Err(p) => Err(E::from(MediaError::Panic {
             path: path.to_path_buf(),
             message: p
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into()),
-        }),
+        })),
     }
 }

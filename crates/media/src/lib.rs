@@ -26,7 +26,7 @@ mod params;
 mod resample;
 
 pub use decode::{decode_audio, decode_audio_bytes, Audio};
-pub use error::{MediaError, Result};
+pub use error::{contain, MediaError, Result};
 pub use image::DynamicImage;
 pub use image_io::{image_tensor, load_image, load_image_bytes};
 pub use kind::{media_kind, MediaKind};

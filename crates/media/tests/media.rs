@@ -204,7 +204,7 @@ fn image_augmentations_change_pictures_deterministically() {
     let cropped = crop(&img, 0.5, &mut r1);
     assert_eq!(cropped.width(), img.width() / 2);
     assert_eq!(rescale(&img, 0.5).width(), img.width() / 2);
-    let j = jpeg(&img, 20);
+    let j = jpeg(&img, 20).unwrap();
     assert_eq!((j.width(), j.height()), (img.width(), img.height()));
     let bright = brightness_contrast(&img, 0.2, 1.0).to_rgb8();
     let mean =

@@ -240,23 +240,16 @@ impl Model {
         Self::from_bytes(&cfg, weights)
     }
 
-    /// A stable hex digest of the config and weights (FNV-1a, 64 bits): names a model in
-    /// manifests and lets an index notice that its graph was built by another model.
-    pub fn hash(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut feed = |bytes: &[u8]| {
-            for b in bytes {
-                h ^= *b as u64;
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
-        };
-        feed(
-            serde_json::to_string(&self.config)
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        feed(&self.to_bytes().unwrap_or_default());
-        format!("{h:016x}")
+    /// A stable hex digest (BLAKE3) of the config and weights: names a model in manifests
+    /// and lets an index notice that its graph was built by another model.
+    pub fn hash(&self) -> Result<String> {
+        let config = serde_json::to_vec(&self.config).map_err(|e| ModelError::Config {
+            reason: e.to_string(),
+        })?;
+        let mut h = blake3::Hasher::new();
+        h.update(&config);
+        h.update(&self.to_bytes()?);
+        Ok(h.finalize().to_hex()[..16].to_string())
     }
 
     pub fn param_count(&self) -> usize {

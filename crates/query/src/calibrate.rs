@@ -7,108 +7,14 @@
 //! library, looks like. (Reversed or sped-up clips are not: they still share patches, and
 //! offsets, with their source.) The threshold sits above every negative, with a margin.
 
+use latentid_index::{Calibration, Index};
 use latentid_media::augment::{mix_at_snr, pink_noise, ImageAugment};
-use latentid_media::{decode_audio, load_image};
-use latentid_store::{ItemKind, SledStore};
+use latentid_media::load_image;
+use latentid_store::ItemKind;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
 use crate::{Matcher, QueryConfig, Result};
-
-const KEY: &str = "calibration";
-
-/// Thresholds stored in the index manifest.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Calibration {
-    /// Audio: the evidence ((agreement − best other agreement) × √patches) at which
-    /// confidence is 0.5, over all probe lengths.
-    pub evidence: f32,
-    /// Audio: the same threshold measured per probe length, as (query patches, evidence),
-    /// ascending. Short clips need a higher bar: their chance leads vary more than √patches
-    /// makes up for. Queries between lengths interpolate; empty (an index calibrated before
-    /// this existed) falls back to `evidence`.
-    #[serde(default)]
-    pub evidence_by_patches: Vec<(f32, f32)>,
-    /// Images: the signature distance at which confidence is 0.5.
-    pub distance: f32,
-    /// Probes it was measured on, and how they fared at the chosen threshold.
-    pub positives: usize,
-    pub negatives: usize,
-    pub positive_recall: f32,
-    pub negative_pass: f32,
-}
-
-impl Default for Calibration {
-    /// Used only for an index that was never calibrated.
-    fn default() -> Self {
-        Self {
-            evidence: 1.0,
-            evidence_by_patches: Vec::new(),
-            distance: 1.0,
-            positives: 0,
-            negatives: 0,
-            positive_recall: f32::NAN,
-            negative_pass: f32::NAN,
-        }
-    }
-}
-
-impl Calibration {
-    /// The audio thresholds in words: per query length when calibrated so, else the one.
-    pub fn evidence_summary(&self) -> String {
-        if self.evidence_by_patches.is_empty() {
-            return format!("{:.2}", self.evidence);
-        }
-        self.evidence_by_patches
-            .iter()
-            .map(|(n, e)| format!("{e:.2} at {n:.0} patches"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// The evidence threshold for a query of `patches` patches: linear in log(patches)
-    /// between the calibrated lengths, the nearest one outside them.
-    pub fn evidence_for(&self, patches: usize) -> f32 {
-        let t = &self.evidence_by_patches;
-        let (Some(first), Some(last)) = (t.first(), t.last()) else {
-            return self.evidence;
-        };
-        let n = patches.max(1) as f32;
-        if n <= first.0 {
-            return first.1;
-        }
-        if n >= last.0 {
-            return last.1;
-        }
-        for w in t.windows(2) {
-            let ((n0, e0), (n1, e1)) = (w[0], w[1]);
-            if n <= n1 {
-                let f = (n.ln() - n0.ln()) / (n1.ln() - n0.ln()).max(1e-6);
-                return e0 + f * (e1 - e0);
-            }
-        }
-        last.1
-    }
-
-    pub fn load(store: &SledStore) -> Option<Self> {
-        store
-            .manifest()
-            .extra
-            .get(KEY)
-            .and_then(|s| serde_json::from_str(s).ok())
-    }
-
-    pub fn save(&self, store: &SledStore) -> Result<()> {
-        let mut m = store.manifest();
-        m.extra.insert(
-            KEY.into(),
-            serde_json::to_string(self).unwrap_or_else(|_| "{}".into()),
-        );
-        store.set_manifest(&m)?;
-        Ok(())
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct CalibrationConfig {
@@ -141,9 +47,29 @@ impl Default for CalibrationConfig {
     }
 }
 
-/// Measures thresholds for the index behind `matcher`, stores them, and returns them.
-pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
-    let store = matcher.store();
+/// Calibrates `index` when [`Index::needs_calibration`] says so (the library or the model
+/// changed since it was last calibrated): the step that follows every ingest.
+pub fn calibrate_if_needed(
+    index: &mut Index,
+    cfg: &CalibrationConfig,
+) -> Result<Option<Calibration>> {
+    if !index.needs_calibration() {
+        return Ok(None);
+    }
+    Ok(Some(calibrate(index, cfg)?))
+}
+
+/// Measures thresholds for `index`, stores them in it, and returns them.
+pub fn calibrate(index: &mut Index, cfg: &CalibrationConfig) -> Result<Calibration> {
+    let calib = measure(&Matcher::new(index)?, cfg)?;
+    index.set_calibration(calib.clone())?;
+    index.flush()?;
+    Ok(calib)
+}
+
+fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
+    let index = matcher.index();
+    let store = index.store();
     let mut items = store.items()?;
     let step = (items.len() as f32 / cfg.items.max(1) as f32).max(1.0);
     items = (0..cfg.items.min(items.len()))
@@ -151,20 +77,19 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
         .collect();
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let qcfg = QueryConfig::default();
-    let mut calib = matcher.calibration().clone();
-    match matcher.kind() {
+    let mut calib = index.calibration().clone();
+    match index.kind() {
         ItemKind::Audio => {
-            let rate = matcher.features().audio.sample_rate;
             // (own track first, evidence, query patches); negatives as (evidence, query
             // patches), one list per probe length.
             let mut pos: Vec<(bool, f32, usize)> = Vec::new();
             let mut neg: Vec<Vec<(f32, usize)>> = vec![Vec::new(); cfg.lengths.len()];
             for item in &items {
-                let Ok(audio) = decode_audio(&item.path, rate) else {
+                let Ok(audio) = index.decode_audio(&item.path) else {
                     continue;
                 };
                 for (li, &len_s) in cfg.lengths.iter().enumerate() {
-                    let len = (len_s * rate as f32) as usize;
+                    let len = (len_s * index.features().audio.sample_rate as f32) as usize;
                     if audio.samples.len() <= len {
                         continue;
                     }
@@ -280,8 +205,6 @@ pub fn calibrate(matcher: &mut Matcher<'_>, cfg: &CalibrationConfig) -> Result<C
             calib.negative_pass = share(other.iter().map(|&d| d <= calib.distance));
         }
     }
-    calib.save(store)?;
-    matcher.set_calibration(calib.clone());
     Ok(calib)
 }
 
@@ -295,34 +218,5 @@ fn share(it: impl Iterator<Item = bool>) -> f32 {
         f32::NAN
     } else {
         yes as f32 / n as f32
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_clips_get_their_own_threshold_and_lengths_between_interpolate() {
-        let mut c = Calibration {
-            evidence: 1.0,
-            ..Calibration::default()
-        };
-        // Never calibrated per length: the one threshold for every length.
-        assert_eq!(c.evidence_for(10), 1.0);
-        c.evidence_by_patches = vec![(40.0, 2.0), (400.0, 1.0)];
-        assert_eq!(
-            c.evidence_for(5),
-            2.0,
-            "shorter than any probe: the shortest's"
-        );
-        assert_eq!(
-            c.evidence_for(4000),
-            1.0,
-            "longer than any probe: the longest's"
-        );
-        // Halfway in log(patches) between 40 and 400 is ~126.
-        assert!((c.evidence_for(126) - 1.5).abs() < 0.01);
-        assert!(c.evidence_for(60) > c.evidence_for(200));
     }
 }

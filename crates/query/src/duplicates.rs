@@ -13,6 +13,7 @@
 //!   the same recording stored twice, in another encoding or as an excerpt.
 
 use latentid_store::ItemId;
+use petgraph::unionfind::UnionFind;
 use serde::Serialize;
 
 use crate::{Matcher, QueryConfig, Result};
@@ -78,10 +79,10 @@ pub struct Duplicates {
 /// Groups the index's near-duplicate items: see the module docs. Groups come largest first,
 /// then by their first member's id.
 pub fn duplicates(matcher: &Matcher<'_>, cfg: &DuplicatesConfig) -> Result<Duplicates> {
-    let store = matcher.store();
-    let kind = matcher.kind();
+    let store = matcher.index().store();
+    let kind = matcher.index().kind();
     let threshold = cfg.threshold.unwrap_or(match kind {
-        ItemKind::Image => matcher.calibration().distance,
+        ItemKind::Image => matcher.index().calibration().distance,
         ItemKind::Audio => 0.5,
     });
     let items = store.items()?;
@@ -127,7 +128,7 @@ pub fn duplicates(matcher: &Matcher<'_>, cfg: &DuplicatesConfig) -> Result<Dupli
     links.sort_by_key(|l| (l.a, l.b));
 
     let ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
-    let mut sets = DisjointSets::new(ids.len());
+    let mut sets = UnionFind::<usize>::new(ids.len());
     let slot = |id: ItemId| ids.binary_search(&id).ok();
     for l in &links {
         if let (Some(x), Some(y)) = (slot(l.a), slot(l.b)) {
@@ -193,7 +194,7 @@ fn max_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
 fn max_pairwise(matcher: &Matcher<'_>, members: &[Member]) -> Result<f32> {
     let vectors = members
         .iter()
-        .map(|m| Ok(matcher.store().signatures(m.id)?.1))
+        .map(|m| Ok(matcher.index().store().signatures(m.id)?.1))
         .collect::<Result<Vec<Vec<f32>>>>()?;
     let mut max = 0f32;
     for (i, a) in vectors.iter().enumerate() {
@@ -208,47 +209,4 @@ fn max_pairwise(matcher: &Matcher<'_>, members: &[Member]) -> Result<f32> {
         }
     }
     Ok(max)
-}
-
-/// Union-find with path halving.
-struct DisjointSets {
-    parent: Vec<usize>,
-}
-
-impl DisjointSets {
-    fn new(n: usize) -> Self {
-        Self {
-            parent: (0..n).collect(),
-        }
-    }
-
-    fn find(&mut self, mut x: usize) -> usize {
-        while self.parent[x] != x {
-            self.parent[x] = self.parent[self.parent[x]];
-            x = self.parent[x];
-        }
-        x
-    }
-
-    fn union(&mut self, a: usize, b: usize) {
-        let (ra, rb) = (self.find(a), self.find(b));
-        if ra != rb {
-            self.parent[ra.max(rb)] = ra.min(rb);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn disjoint_sets_join_chains_and_keep_strangers_apart() {
-        let mut s = DisjointSets::new(5);
-        s.union(0, 1);
-        s.union(3, 1);
-        assert_eq!(s.find(3), s.find(0));
-        assert_ne!(s.find(2), s.find(0));
-        assert_ne!(s.find(4), s.find(2));
-    }
 }

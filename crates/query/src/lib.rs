@@ -14,8 +14,9 @@
 //!
 //! ```no_run
 //! use latentid_query::{Matcher, QueryConfig};
-//! let store = latentid_store::SledStore::open("indexes/default".as_ref())?;
-//! let matcher = Matcher::new(&store)?;
+//! use latentid_store::SearchParams;
+//! let index = latentid_index::Index::open("indexes/default".as_ref(), SearchParams::one_shot())?;
+//! let matcher = Matcher::new(&index)?;
 //! let result = matcher.query_path("clip.mp3".as_ref(), &QueryConfig::default())?;
 //! match result.matched {
 //!     Some(m) => println!("{} at {:.1} s", m.name, m.offset_s.unwrap_or(0.0)),
@@ -30,8 +31,8 @@ mod error;
 mod matcher;
 mod vote;
 
-pub use calibrate::{calibrate, Calibration, CalibrationConfig};
+pub use calibrate::{calibrate, calibrate_if_needed, CalibrationConfig};
 pub use duplicates::{duplicates, DuplicateGroup, Duplicates, DuplicatesConfig, Link, Member};
 pub use error::{QueryError, Result};
-pub use matcher::{Candidate, Matcher, QueryConfig, QueryResult};
+pub use matcher::{Answer, Candidate, Matcher, QueryConfig, QueryResult};
 pub use vote::{vote, votes, Tally, Vote, VoteParams};

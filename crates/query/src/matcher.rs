@@ -1,16 +1,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use latentid_media::{
-    image_tensor, is_silent_patch, load_image, media_kind, patches, DynamicImage, FeatureParams,
-    MediaKind, MelExtractor,
-};
-use latentid_model::Model;
-use latentid_store::{ItemId, ItemKind, SledStore};
+use latentid_index::Index;
+use latentid_media::{load_image, media_kind, DynamicImage, MediaKind};
+use latentid_store::{ItemId, ItemKind, Store};
 use serde::Serialize;
 
 use crate::vote::{vote, votes, VoteParams};
-use crate::{Calibration, QueryError, Result};
+use crate::{QueryError, Result};
 
 /// How a query is answered; the binary builds it from its flags.
 #[derive(Clone, Debug, PartialEq)]
@@ -77,76 +74,49 @@ pub struct QueryResult {
     pub seconds: f32,
 }
 
-/// Answers queries against one opened index. Cheap to share across threads (`&self`).
-pub struct Matcher<'s> {
-    store: &'s SledStore,
-    model: Model,
-    features: FeatureParams,
-    mel: MelExtractor,
-    kind: ItemKind,
-    calibration: Calibration,
+/// One query's answer as `latentid query --json` prints it (and the server answers).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Answer {
+    /// The file asked about.
+    pub query: PathBuf,
+    #[serde(flatten)]
+    pub result: QueryResult,
 }
 
-impl<'s> Matcher<'s> {
-    /// Loads the index's model, feature parameters and calibration.
-    pub fn new(store: &'s SledStore) -> Result<Self> {
-        let manifest = store.manifest();
-        let bad = |reason: String| QueryError::BadIndex {
-            index: store.path().to_path_buf(),
-            reason,
-        };
-        let features: FeatureParams = serde_json::from_str(&manifest.feature_params)
-            .map_err(|e| bad(format!("feature parameters: {e}")))?;
-        let Some((config_json, weights)) = store.model()? else {
-            return Err(QueryError::NoModel {
-                index: store.path().to_path_buf(),
-            });
-        };
-        let model = Model::from_stored(&config_json, &weights)?;
-        let calibration = Calibration::load(store).unwrap_or_default();
-        Ok(Self {
-            store,
-            mel: MelExtractor::new(&features.audio),
-            model,
-            features,
-            kind: manifest.kind,
-            calibration,
-        })
+/// Answers queries against one opened index. Cheap (it borrows the index); share it across
+/// threads (`&self`).
+#[derive(Clone, Copy, Debug)]
+pub struct Matcher<'a> {
+    index: &'a Index,
+}
+
+impl<'a> Matcher<'a> {
+    /// A matcher over `index`; [`QueryError`] when the index has no model yet.
+    pub fn new(index: &'a Index) -> Result<Self> {
+        index.model()?;
+        Ok(Self { index })
     }
 
-    pub fn kind(&self) -> ItemKind {
-        self.kind
+    pub fn index(&self) -> &'a Index {
+        self.index
     }
 
-    pub fn features(&self) -> &FeatureParams {
-        &self.features
-    }
-
-    pub fn calibration(&self) -> &Calibration {
-        &self.calibration
-    }
-
-    /// Uses another calibration (for calibrating itself, or tests).
-    pub fn set_calibration(&mut self, c: Calibration) {
-        self.calibration = c;
+    fn store(&self) -> &'a dyn Store {
+        self.index.store()
     }
 
     /// Identifies a file: a clip for an audio index, a picture for an image index.
     pub fn query_path(&self, path: &Path, cfg: &QueryConfig) -> Result<QueryResult> {
         let started = Instant::now();
-        let kind_name = match self.kind {
-            ItemKind::Audio => "audio",
-            ItemKind::Image => "images",
-        };
         let wrong_kind = || QueryError::WrongKind {
             path: path.to_path_buf(),
-            index_kind: kind_name.into(),
+            index_kind: self.index.kind().name(),
         };
-        let mut result = match (self.kind, media_kind(path)) {
+        let mut result = match (self.index.kind(), media_kind(path)) {
             (ItemKind::Audio, Some(MediaKind::Image))
             | (ItemKind::Image, Some(MediaKind::Audio)) => return Err(wrong_kind()),
             (ItemKind::Audio, _) => {
-                let audio = latentid_media::decode_audio(path, self.features.audio.sample_rate)?;
+                let audio = self.index.decode_audio(path)?;
                 self.query_samples(&audio.samples, cfg)?
                     .ok_or_else(|| QueryError::Silent {
                         path: path.to_path_buf(),
@@ -173,31 +143,21 @@ impl<'s> Matcher<'s> {
         exclude: Option<ItemId>,
     ) -> Result<Option<QueryResult>> {
         let started = Instant::now();
-        let p = &self.features.audio;
-        let mel = self.mel.compute(samples);
-        let patches: Vec<_> = patches(&mel, p, cfg.hop_frames.max(1))
-            .into_iter()
-            .filter(|q| !is_silent_patch(&q.data))
-            .collect();
-        if patches.is_empty() {
+        let clip = self.index.encode_clip(samples, cfg.hop_frames)?;
+        if clip.is_empty() {
             return Ok(None);
         }
-        let mut inputs = Vec::with_capacity(patches.len() * p.patch_len());
-        for q in &patches {
-            inputs.extend_from_slice(&q.data);
-        }
-        let codes = self.model.encode(&inputs)?.codes;
         let k = cfg.neighbours.max(1);
         let mut neighbours = self
-            .store
-            .search_batch(&codes, if exclude.is_some() { 2 * k } else { k })?;
+            .store()
+            .search_batch(&clip.codes, if exclude.is_some() { 2 * k } else { k })?;
         if let Some(x) = exclude {
             for list in &mut neighbours {
                 list.retain(|n| n.item != x);
                 list.truncate(k);
             }
         }
-        let frames: Vec<usize> = patches.iter().map(|q| q.frame).collect();
+        let frames: Vec<usize> = clip.frames.iter().map(|&f| f as usize).collect();
         let mut result = self.tally(&neighbours, &frames, None, cfg)?;
         result.seconds = started.elapsed().as_secs_f32();
         Ok(Some(result))
@@ -213,7 +173,7 @@ impl<'s> Matcher<'s> {
         cfg: &QueryConfig,
     ) -> Result<QueryResult> {
         let params = VoteParams {
-            tolerance_frames: (self.features.index_hop_frames as i64 / 2).max(1),
+            tolerance_frames: (self.index.features().index_hop_frames as i64 / 2).max(1),
         };
         let mut vs = votes(neighbours, frames);
         if let Some(x) = exclude {
@@ -221,13 +181,17 @@ impl<'s> Matcher<'s> {
         }
         let tallies = vote(&vs, params);
         let n = frames.len().max(1) as f32;
-        let tau = self.calibration.evidence_for(frames.len()).max(1e-6);
+        let tau = self
+            .index
+            .calibration()
+            .evidence_for(frames.len())
+            .max(1e-6);
         let min_conf = cfg.min_confidence.unwrap_or(0.5);
-        let frame_s = self.features.audio.frame_seconds();
+        let frame_s = self.index.features().audio.frame_seconds();
         let agreement = |i: usize| tallies.get(i).map_or(0.0, |t| t.score / n);
         let mut candidates = Vec::new();
         for (i, t) in tallies.iter().take(cfg.top.max(1)).enumerate() {
-            let Some(item) = self.store.item(t.item)? else {
+            let Some(item) = self.store().item(t.item)? else {
                 continue;
             };
             // Evidence is the lead over the best other track: a song that is not in the
@@ -264,9 +228,8 @@ impl<'s> Matcher<'s> {
     /// Identifies a decoded picture: nearest stored images by signature distance.
     pub fn query_image(&self, img: &DynamicImage, cfg: &QueryConfig) -> Result<QueryResult> {
         let started = Instant::now();
-        let tensor = image_tensor(img, &self.features.image);
-        let code = self.model.encode(&tensor)?.codes;
-        let neighbours = self.store.search(&code, cfg.top.max(1))?;
+        let (code, _) = self.index.encode_image(img)?;
+        let neighbours = self.store().search(&code, cfg.top.max(1))?;
         let mut result = self.rank_images(&neighbours, None, cfg)?;
         result.seconds = started.elapsed().as_secs_f32();
         Ok(result)
@@ -280,11 +243,11 @@ impl<'s> Matcher<'s> {
     ) -> Result<QueryResult> {
         let tau = cfg
             .max_distance
-            .unwrap_or(self.calibration.distance)
+            .unwrap_or(self.index.calibration().distance)
             .max(1e-6);
         let mut candidates = Vec::new();
         for nb in neighbours.iter().filter(|nb| Some(nb.item) != exclude) {
-            let Some(item) = self.store.item(nb.item)? else {
+            let Some(item) = self.store().item(nb.item)? else {
                 continue;
             };
             candidates.push(Candidate {
@@ -314,16 +277,16 @@ impl<'s> Matcher<'s> {
     /// Items most like a stored one (by its own signatures), the item itself left out.
     pub fn similar(&self, id: ItemId, cfg: &QueryConfig) -> Result<QueryResult> {
         let started = Instant::now();
-        let (offsets, vectors) = self.store.signatures(id)?;
-        let mut result = match self.kind {
+        let (offsets, vectors) = self.store().signatures(id)?;
+        let mut result = match self.index.kind() {
             ItemKind::Image => {
-                let neighbours = self.store.search(&vectors, cfg.top.max(1) + 1)?;
+                let neighbours = self.store().search(&vectors, cfg.top.max(1) + 1)?;
                 self.rank_images(&neighbours, Some(id), cfg)?
             }
             ItemKind::Audio => {
                 // Each signature's neighbours besides the item itself, voted like a clip.
                 let neighbours = self
-                    .store
+                    .store()
                     .search_batch(&vectors, cfg.neighbours.max(1) + 1)?;
                 let frames: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
                 self.tally(&neighbours, &frames, Some(id), cfg)?
@@ -331,14 +294,5 @@ impl<'s> Matcher<'s> {
         };
         result.seconds = started.elapsed().as_secs_f32();
         Ok(result)
-    }
-
-    /// Encodes inputs with the index's model (used by calibration and tools).
-    pub fn model(&self) -> &Model {
-        &self.model
-    }
-
-    pub fn store(&self) -> &'s SledStore {
-        self.store
     }
 }

@@ -7,9 +7,13 @@ use serde::{Deserialize, Serialize};
 /// that says to re-index (see indexes/README.md).
 pub const FORMAT_VERSION: u32 = 1;
 
+/// Serialised as "audio" / "image" (indexes of format 1 wrote "Audio" / "Image").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ItemKind {
+    #[serde(alias = "Audio")]
     Audio,
+    #[serde(alias = "Image")]
     Image,
 }
 

@@ -11,6 +11,8 @@ pub enum TuneError {
     #[error(transparent)]
     Query(#[from] latentid_query::QueryError),
     #[error(transparent)]
+    Index(#[from] latentid_index::IndexError),
+    #[error(transparent)]
     Store(#[from] latentid_store::StoreError),
     #[error(transparent)]
     Model(#[from] latentid_model::ModelError),
@@ -21,7 +23,7 @@ pub enum TuneError {
     },
     #[error("a sweep needs at least {needed} {kind} items (some to index, some held out as songs that are not in the library); found {found}")]
     TooFewItems {
-        kind: String,
+        kind: &'static str,
         found: usize,
         needed: usize,
     },

@@ -2,11 +2,8 @@
 
 use std::collections::HashMap;
 
-use latentid_media::{
-    image_tensor, is_silent_patch, patches, DynamicImage, FeatureParams, MelExtractor,
-};
-use latentid_model::Model;
-use latentid_store::{ItemId, SledStore};
+use latentid_index::Index;
+use latentid_store::{ItemId, Store};
 
 use crate::{Encoder, Result, Scatter};
 
@@ -31,7 +28,7 @@ pub struct SignatureTable {
 }
 
 impl SignatureTable {
-    pub fn load(store: &SledStore) -> Result<Self> {
+    pub fn load(store: &dyn Store) -> Result<Self> {
         let dim = store.manifest().latent_dim;
         let mut t = Self {
             dim,
@@ -86,7 +83,7 @@ impl SignatureTable {
     /// The signatures as 2-D points coloured by item (only meaningful at latent size 2).
     pub fn scatter(
         &self,
-        store: &SledStore,
+        store: &dyn Store,
         encoder: Encoder,
         max_points: usize,
     ) -> Result<Scatter> {
@@ -137,38 +134,11 @@ fn distance(a: &[f32], b: &[f32]) -> f32 {
 /// Codes of a clip's patches on the index's grid, with the track offsets (frames) they
 /// would be stored at; the clip starts at track frame `start_frame`.
 pub fn signature_codes(
-    model: &Model,
-    features: &FeatureParams,
+    index: &Index,
     samples: &[f32],
     start_frame: u32,
 ) -> Result<(Vec<u32>, Vec<f32>)> {
-    let p = &features.audio;
-    let mel = MelExtractor::new(p).compute(samples);
-    let patches: Vec<_> = patches(&mel, p, features.index_hop_frames)
-        .into_iter()
-        .filter(|q| !is_silent_patch(&q.data))
-        .collect();
-    if patches.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let inputs: Vec<f32> = patches
-        .iter()
-        .flat_map(|q| q.data.iter().copied())
-        .collect();
-    let codes = model.encode(&inputs)?.codes;
-    let offsets = patches
-        .iter()
-        .map(|q| start_frame + q.frame as u32)
-        .collect();
-    Ok((offsets, codes))
-}
-
-/// A picture's code, at offset 0 (as images are stored).
-pub fn image_code(
-    model: &Model,
-    features: &FeatureParams,
-    img: &DynamicImage,
-) -> Result<(Vec<u32>, Vec<f32>)> {
-    let codes = model.encode(&image_tensor(img, &features.image))?.codes;
-    Ok((vec![0], codes))
+    let clip = index.encode_clip(samples, index.features().index_hop_frames)?;
+    let offsets = clip.frames.iter().map(|f| start_frame + f).collect();
+    Ok((offsets, clip.codes))
 }

@@ -2,11 +2,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use latentid_ingest::{ingest, walk, Failure, IngestConfig, IngestReport, NoProgress, Progress};
+use latentid_index::{Calibration, Failure};
+use latentid_ingest::{ingest, walk, IngestConfig, IngestReport, NoProgress, Progress};
 use latentid_media::augment::{mix_at_snr, pink_noise, ImageAugment};
-use latentid_media::{decode_audio, load_image, DynamicImage, FeatureParams};
-use latentid_query::{calibrate, Calibration, Matcher};
-use latentid_store::{ItemId, ItemKind, SledStore};
+use latentid_media::{decode_audio, load_image, DynamicImage, MediaError};
+use latentid_query::{calibrate, calibrate_if_needed, Matcher};
+use latentid_store::{ItemId, ItemKind};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -72,7 +73,7 @@ pub struct Scatter {
     pub centroids: Vec<[f32; 2]>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct TuneReport {
     pub kind: ItemKind,
     /// Indexed at every size.
@@ -237,25 +238,23 @@ pub fn apply(
     cfg: &TuneConfig,
     progress: &dyn Progress,
 ) -> Result<(IngestReport, Calibration)> {
-    let mut icfg = ingest_config(index_dir, latent_dim, Encoder::Ae, cfg);
+    let mut icfg = ingest_config(latent_dim, Encoder::Ae, cfg);
     icfg.retrain = true;
-    let report = ingest(paths, &icfg, progress)?;
-    let store = SledStore::open(index_dir)?;
-    let mut matcher = Matcher::new(&store)?;
-    let calibration = calibrate(&mut matcher, &cfg.calibration)?;
-    store.flush()?;
+    let (mut index, report) = ingest(index_dir, paths, &icfg, progress)?;
+    let calibration = calibrate(&mut index, &cfg.calibration)?;
     Ok((report, calibration))
 }
 
-fn ingest_config(dir: &Path, dim: usize, encoder: Encoder, cfg: &TuneConfig) -> IngestConfig {
-    let mut icfg = IngestConfig::new(dir.to_path_buf());
-    icfg.kind = cfg.kind;
-    icfg.latent_dim = Some(dim);
-    icfg.encoder = encoder.kind();
-    icfg.train = cfg.train.clone();
-    icfg.features = cfg.features.clone();
-    icfg.max_training_files = cfg.max_training_files;
-    icfg
+fn ingest_config(dim: usize, encoder: Encoder, cfg: &TuneConfig) -> IngestConfig {
+    IngestConfig {
+        kind: cfg.kind,
+        latent_dim: Some(dim),
+        encoder: encoder.kind(),
+        retrain: false,
+        train: cfg.train.clone(),
+        features: cfg.features.clone(),
+        max_training_files: cfg.max_training_files,
+    }
 }
 
 /// Keeps a fixed, seeded share of the items out of every index.
@@ -268,10 +267,7 @@ fn split(
     const NEEDED: usize = 3;
     if items.len() < NEEDED {
         return Err(TuneError::TooFewItems {
-            kind: match kind {
-                ItemKind::Audio => "audio".into(),
-                ItemKind::Image => "image".into(),
-            },
+            kind: kind.name(),
             found: items.len(),
             needed: NEEDED,
         });
@@ -319,10 +315,7 @@ fn make_probes(
                 ItemKind::Audio => audio_probes(path, indexed, cfg, &mut rng),
                 ItemKind::Image => image_probes(path, indexed, cfg, &mut rng),
             };
-            r.map_err(|reason| Failure {
-                path: path.clone(),
-                reason,
-            })
+            r.map_err(|e| Failure::new(path.clone(), e))
         })
         .collect();
     let mut probes = Vec::new();
@@ -341,9 +334,9 @@ fn audio_probes(
     indexed: bool,
     cfg: &TuneConfig,
     rng: &mut StdRng,
-) -> std::result::Result<Vec<Probe>, String> {
+) -> std::result::Result<Vec<Probe>, MediaError> {
     let p = &cfg.features.audio;
-    let audio = decode_audio(path, p.sample_rate).map_err(|e| e.to_string())?;
+    let audio = decode_audio(path, p.sample_rate)?;
     let len = ((cfg.clip_s * p.sample_rate as f32) as usize).min(audio.samples.len());
     // Clip starts on the index's grid: the clip's patches are then the stored ones, distorted.
     let grid = p.hop * cfg.features.index_hop_frames.max(1);
@@ -381,12 +374,10 @@ fn image_probes(
     indexed: bool,
     cfg: &TuneConfig,
     rng: &mut StdRng,
-) -> std::result::Result<Vec<Probe>, String> {
+) -> std::result::Result<Vec<Probe>, MediaError> {
     // Alterations are drawn on a bounded copy: wallpapers can be 8K, the encoder sees 64 px.
     let keep = cfg.features.image.size.max(64) * 8;
-    let img = load_image(path)
-        .map_err(|e| e.to_string())?
-        .thumbnail(keep, keep);
+    let img = load_image(path)?.thumbnail(keep, keep);
     let augment = ImageAugment::default();
     let mut out: Vec<Probe> = (0..cfg.clips_per_item.max(1))
         .map(|_| Probe {
@@ -421,20 +412,19 @@ fn measure<P: TuneProgress>(
 ) -> Result<(Row, Option<Scatter>, IngestReport)> {
     let started = Instant::now();
     progress.step(dim, encoder, Step::Index);
-    let mut icfg = ingest_config(dir, dim, encoder, cfg);
+    let mut icfg = ingest_config(dim, encoder, cfg);
     icfg.kind = Some(kind);
-    let report = ingest(library, &icfg, progress)?;
-    let store = SledStore::open(dir)?;
-    let mut matcher = Matcher::new(&store)?;
+    let (mut index, report) = ingest(dir, library, &icfg, progress)?;
     progress.step(dim, encoder, Step::Calibrate);
-    calibrate(&mut matcher, &cfg.calibration)?;
-    store.flush()?;
+    calibrate_if_needed(&mut index, &cfg.calibration)?;
+    let matcher = Matcher::new(&index)?;
+    let store = index.store();
 
     let mut ids: HashMap<PathBuf, ItemId> = HashMap::new();
     for item in store.items()? {
         ids.insert(item.path.clone(), item.id);
     }
-    let table = SignatureTable::load(&store)?;
+    let table = SignatureTable::load(store)?;
     progress.step(
         dim,
         encoder,
@@ -442,10 +432,9 @@ fn measure<P: TuneProgress>(
             probes: probes.len(),
         },
     );
-    let features: &FeatureParams = matcher.features();
     let outcomes: Vec<Option<Outcome>> = probes
         .par_iter()
-        .map(|probe| ask(&matcher, &table, &ids, probe, features, cfg))
+        .map(|probe| ask(&matcher, &table, &ids, probe, cfg))
         .collect::<Result<_>>()?;
 
     let (mut lib, mut named_own, mut best_own, mut named_other) = (0usize, 0, 0, 0);
@@ -478,7 +467,7 @@ fn measure<P: TuneProgress>(
     let stats = store.stats()?;
     let trained = report.trained.clone();
     let scatter = if dim == 2 {
-        Some(table.scatter(&store, encoder, cfg.max_scatter_points)?)
+        Some(table.scatter(store, encoder, cfg.max_scatter_points)?)
     } else {
         None
     };
@@ -525,7 +514,6 @@ fn ask(
     table: &SignatureTable,
     ids: &HashMap<PathBuf, ItemId>,
     probe: &Probe,
-    features: &FeatureParams,
     cfg: &TuneConfig,
 ) -> Result<Option<Outcome>> {
     // An indexed file that ingest could not store has no item: nothing to measure.
@@ -548,11 +536,10 @@ fn ask(
         .map(|c| c.id);
     let separation = match own {
         Some(id) => {
+            let index = matcher.index();
             let (offsets, codes) = match &probe.input {
-                Input::Audio(samples) => {
-                    signature_codes(matcher.model(), features, samples, probe.start_frame)?
-                }
-                Input::Image(img) => crate::separation::image_code(matcher.model(), features, img)?,
+                Input::Audio(samples) => signature_codes(index, samples, probe.start_frame)?,
+                Input::Image(img) => (vec![0], index.encode_image(img)?.0),
             };
             table.separation(id, &offsets, &codes)
         }

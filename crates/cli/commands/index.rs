@@ -1,0 +1,142 @@
+//! `latentid index`: ingest, then calibrate what changed.
+
+use anyhow::Result;
+use latentid_index::Calibration;
+use latentid_ingest::{ingest, IngestConfig, IngestReport};
+use latentid_model::EncoderKind;
+use latentid_query::{calibrate_if_needed, CalibrationConfig};
+use latentid_store::ItemKind;
+use serde::Serialize;
+
+use super::{json_line, short};
+use crate::args::{EncoderArg, IndexCmd, KindArg};
+use crate::progress::Bars;
+use crate::Outcome;
+
+fn ingest_config(cmd: &IndexCmd) -> IngestConfig {
+    let mut cfg = IngestConfig {
+        kind: cmd.kind.map(|k| match k {
+            KindArg::Audio => ItemKind::Audio,
+            KindArg::Image => ItemKind::Image,
+        }),
+        latent_dim: cmd.latent_dim,
+        retrain: cmd.retrain,
+        encoder: match cmd.encoder {
+            EncoderArg::Ae => EncoderKind::Autoencoder,
+            EncoderArg::Pca => EncoderKind::Pca,
+        },
+        ..IngestConfig::default()
+    };
+    cmd.training.apply(&mut cfg.train);
+    if cmd.train_budget.is_some() {
+        cfg.train.time_budget_s = cmd.train_budget;
+    }
+    if let Some(w) = cmd.invariance_weight {
+        cfg.train.invariance_weight = Some(w);
+    }
+    cfg
+}
+
+/// `index --json`: the ingest report and the calibration it led to.
+#[derive(Serialize)]
+struct IndexJson<'a> {
+    #[serde(flatten)]
+    report: &'a IngestReport,
+    calibration: Option<&'a Calibration>,
+}
+
+pub fn index(cmd: IndexCmd) -> Result<Outcome> {
+    let cfg = ingest_config(&cmd);
+    let json = cmd.common.json;
+    let (mut index, report) = ingest(&cmd.common.index, &cmd.paths, &cfg, &Bars::new(json))?;
+    // The "no match" threshold depends on the whole library: measure it again when it changed.
+    let calibration = calibrate_if_needed(&mut index, &CalibrationConfig::default())?;
+    if json {
+        json_line(&IndexJson {
+            report: &report,
+            calibration: calibration.as_ref(),
+        })?;
+    } else {
+        print_human(&report, calibration.as_ref());
+    }
+    Ok(if report.failed.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::SomeFailed
+    })
+}
+
+fn print_human(r: &IngestReport, c: Option<&Calibration>) {
+    let what = match r.kind {
+        ItemKind::Audio => format!("{:.2} h of audio", r.audio_seconds / 3600.0),
+        ItemKind::Image => format!("{} images", r.images),
+    };
+    println!(
+        "{}: added {} ({what}), {} already stored, {} skipped (not {}), {} failed, in {:.1} s",
+        r.index.display(),
+        r.added.len(),
+        r.duplicates.len(),
+        r.skipped.len(),
+        r.kind.name(),
+        r.failed.len(),
+        r.seconds
+    );
+    if r.reencoded > 0 {
+        println!("re-encoded {} stored items with the new model", r.reencoded);
+    }
+    if r.kind == ItemKind::Audio && r.encode_seconds > 0.0 && r.audio_seconds > 0.0 {
+        println!(
+            "ingest speed: {:.0}x real time (decode + encode + store)",
+            r.audio_seconds / r.encode_seconds
+        );
+    }
+    if let Some(t) = &r.trained {
+        println!(
+            "model: trained on {} examples, {} epochs, validation loss {:.4}, {:.1} s, {} parameters (model {})",
+            t.examples,
+            t.epochs,
+            t.val_loss,
+            t.seconds,
+            t.param_count,
+            short(&t.model_hash)
+        );
+    }
+    if let Some(c) = c {
+        print_calibration(r.kind, c);
+    }
+    for d in &r.duplicates {
+        match (&d.existing, &d.same_as) {
+            (Some(id), _) => println!("  already stored: {} (item {id})", d.path.display()),
+            (None, Some(p)) => println!(
+                "  duplicate: {} (same bytes as {})",
+                d.path.display(),
+                p.display()
+            ),
+            _ => {}
+        }
+    }
+    for f in &r.failed {
+        println!("  failed: {f}");
+    }
+}
+
+pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
+    match kind {
+        ItemKind::Audio => println!(
+            "calibration: a match needs evidence {} (lead in agreeing patches over the next track x sqrt(patches)); {} noisy clips of indexed tracks: {:.0}% found; {} clips with their track left out: {:.0}% named",
+            c.evidence_summary(),
+            c.positives,
+            c.positive_recall * 100.0,
+            c.negatives,
+            c.negative_pass * 100.0
+        ),
+        ItemKind::Image => println!(
+            "calibration: a match must be within distance {:.3}; {} altered copies {:.0}% found, {} nearest strangers {:.0}% within",
+            c.distance,
+            c.positives,
+            c.positive_recall * 100.0,
+            c.negatives,
+            c.negative_pass * 100.0
+        ),
+    }
+}

@@ -1,0 +1,111 @@
+//! The "no match" thresholds an index was calibrated with (measured by `latentid-query`).
+
+use serde::{Deserialize, Serialize};
+
+/// Thresholds kept in the index manifest. Measured on the library itself when it changes
+/// (`latentid_query::calibrate`); [`crate::Index::needs_calibration`] says when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Audio: the evidence ((agreement − best other agreement) × √patches) at which
+    /// confidence is 0.5, over all probe lengths.
+    pub evidence: f32,
+    /// Audio: the same threshold measured per probe length, as (query patches, evidence),
+    /// ascending. Short clips need a higher bar: their chance leads vary more than √patches
+    /// makes up for. Queries between lengths interpolate; empty (an index calibrated before
+    /// this existed) falls back to `evidence`.
+    #[serde(default)]
+    pub evidence_by_patches: Vec<(f32, f32)>,
+    /// Images: the signature distance at which confidence is 0.5.
+    pub distance: f32,
+    /// Probes it was measured on, and how they fared at the chosen threshold.
+    pub positives: usize,
+    pub negatives: usize,
+    pub positive_recall: f32,
+    pub negative_pass: f32,
+    /// The store's revision it was measured at: stale once the library changed.
+    #[serde(default)]
+    pub revision: u64,
+}
+
+impl Default for Calibration {
+    /// For an index that was never calibrated (queries then use these round values).
+    fn default() -> Self {
+        Self {
+            evidence: 1.0,
+            evidence_by_patches: Vec::new(),
+            distance: 1.0,
+            positives: 0,
+            negatives: 0,
+            positive_recall: f32::NAN,
+            negative_pass: f32::NAN,
+            revision: 0,
+        }
+    }
+}
+
+impl Calibration {
+    /// The audio thresholds in words: per query length when calibrated so, else the one.
+    pub fn evidence_summary(&self) -> String {
+        if self.evidence_by_patches.is_empty() {
+            return format!("{:.2}", self.evidence);
+        }
+        self.evidence_by_patches
+            .iter()
+            .map(|(n, e)| format!("{e:.2} at {n:.0} patches"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The evidence threshold for a query of `patches` patches: linear in log(patches)
+    /// between the calibrated lengths, the nearest one outside them.
+    pub fn evidence_for(&self, patches: usize) -> f32 {
+        let t = &self.evidence_by_patches;
+        let (Some(first), Some(last)) = (t.first(), t.last()) else {
+            return self.evidence;
+        };
+        let n = patches.max(1) as f32;
+        if n <= first.0 {
+            return first.1;
+        }
+        if n >= last.0 {
+            return last.1;
+        }
+        for w in t.windows(2) {
+            let ((n0, e0), (n1, e1)) = (w[0], w[1]);
+            if n <= n1 {
+                let f = (n.ln() - n0.ln()) / (n1.ln() - n0.ln()).max(1e-6);
+                return e0 + f * (e1 - e0);
+            }
+        }
+        last.1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_clips_get_their_own_threshold_and_lengths_between_interpolate() {
+        let mut c = Calibration {
+            evidence: 1.0,
+            ..Calibration::default()
+        };
+        // Never calibrated per length: the one threshold for every length.
+        assert_eq!(c.evidence_for(10), 1.0);
+        c.evidence_by_patches = vec![(40.0, 2.0), (400.0, 1.0)];
+        assert_eq!(
+            c.evidence_for(5),
+            2.0,
+            "shorter than any probe: the shortest's"
+        );
+        assert_eq!(
+            c.evidence_for(4000),
+            1.0,
+            "longer than any probe: the longest's"
+        );
+        // Halfway in log(patches) between 40 and 400 is ~126.
+        assert!((c.evidence_for(126) - 1.5).abs() < 0.01);
+        assert!(c.evidence_for(60) > c.evidence_for(200));
+    }
+}

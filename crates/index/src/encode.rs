@@ -1,0 +1,191 @@
+//! The one encode path: samples or pictures -> patches -> signatures, for indexing and
+//! querying alike.
+
+use std::path::Path;
+
+use latentid_media::{
+    contain, decode_audio, image_tensor, is_silent_patch, load_image, patches, Audio, DynamicImage,
+    MediaError,
+};
+use latentid_model::{Model, ModelError};
+use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem};
+
+use crate::{FileError, Index, Result};
+
+/// The audible patches of a clip, encoded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Clip {
+    /// Start frame of each encoded patch in the clip (analysis frames of the index).
+    pub frames: Vec<u32>,
+    /// `frames.len() * latent_dim` codes, row-major.
+    pub codes: Vec<f32>,
+    /// Per patch: how badly the model reconstructs it.
+    pub recon_error: Vec<f32>,
+}
+
+impl Clip {
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+}
+
+/// A file turned into what the store keeps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncodedFile {
+    /// Where each signature was taken (frames for audio, 0 for a picture).
+    pub offsets: Vec<u32>,
+    pub vectors: Vec<f32>,
+    pub recon_error: Vec<f32>,
+    /// Audio: seconds.
+    pub duration_s: Option<f32>,
+    /// Pictures: width and height.
+    pub size: Option<(u32, u32)>,
+}
+
+impl Index {
+    /// Decodes an audio file to mono at the index's analysis rate.
+    pub fn decode_audio(&self, path: &Path) -> std::result::Result<Audio, MediaError> {
+        decode_audio(path, self.features().audio.sample_rate)
+    }
+
+    /// Encodes the audible patches of `samples` (mono, at the analysis rate) taken every
+    /// `hop_frames` frames. Silent patches (they would match every other silence) are left
+    /// out; a clip with none gives an empty [`Clip`].
+    pub fn encode_clip(&self, samples: &[f32], hop_frames: usize) -> Result<Clip> {
+        Ok(self.clip_with(self.model()?, samples, hop_frames)?)
+    }
+
+    fn clip_with(
+        &self,
+        model: &Model,
+        samples: &[f32],
+        hop_frames: usize,
+    ) -> std::result::Result<Clip, ModelError> {
+        let p = &self.features().audio;
+        let mel = self.mel.compute(samples);
+        let patches: Vec<_> = patches(&mel, p, hop_frames.max(1))
+            .into_iter()
+            .filter(|q| !is_silent_patch(&q.data))
+            .collect();
+        if patches.is_empty() {
+            return Ok(Clip::default());
+        }
+        let mut inputs = Vec::with_capacity(patches.len() * p.patch_len());
+        for q in &patches {
+            inputs.extend_from_slice(&q.data);
+        }
+        let enc = model.encode(&inputs)?;
+        Ok(Clip {
+            frames: patches.iter().map(|q| q.frame as u32).collect(),
+            codes: enc.codes,
+            recon_error: enc.recon_error,
+        })
+    }
+
+    /// Encodes a decoded picture: its code and reconstruction error.
+    pub fn encode_image(&self, img: &DynamicImage) -> Result<(Vec<f32>, f32)> {
+        Ok(self.image_with(self.model()?, img)?)
+    }
+
+    fn image_with(
+        &self,
+        model: &Model,
+        img: &DynamicImage,
+    ) -> std::result::Result<(Vec<f32>, f32), ModelError> {
+        let enc = model.encode(&image_tensor(img, &self.features().image))?;
+        Ok((enc.codes, enc.recon_error.first().copied().unwrap_or(0.0)))
+    }
+
+    /// Decodes and encodes one library file as the index stores it (audio: a signature
+    /// every `index_hop_frames`). A panic anywhere inside is contained to this file.
+    pub fn encode_file(&self, path: &Path) -> std::result::Result<EncodedFile, FileError> {
+        let Ok(model) = self.model() else {
+            return Err(FileError::NoModel {
+                path: path.to_path_buf(),
+                index: self.location().to_path_buf(),
+            });
+        };
+        let model_err = |source| FileError::Model {
+            path: path.to_path_buf(),
+            source,
+        };
+        contain(path, || match self.kind() {
+            ItemKind::Audio => {
+                let audio = self.decode_audio(path)?;
+                let clip = self
+                    .clip_with(model, &audio.samples, self.features().index_hop_frames)
+                    .map_err(model_err)?;
+                if clip.is_empty() {
+                    return Err(FileError::Silent {
+                        path: path.to_path_buf(),
+                    });
+                }
+                Ok(EncodedFile {
+                    offsets: clip.frames,
+                    vectors: clip.codes,
+                    recon_error: clip.recon_error,
+                    duration_s: Some(audio.duration_s()),
+                    size: None,
+                })
+            }
+            ItemKind::Image => {
+                let img = load_image(path)?;
+                let (vectors, err) = self.image_with(model, &img).map_err(model_err)?;
+                Ok(EncodedFile {
+                    offsets: vec![0],
+                    vectors,
+                    recon_error: vec![err],
+                    duration_s: None,
+                    size: Some((img.width(), img.height())),
+                })
+            }
+        })
+    }
+
+    /// Stores a newly encoded file as an item named after it.
+    pub fn add_file(
+        &self,
+        path: &Path,
+        content_hash: &str,
+        enc: &EncodedFile,
+    ) -> std::result::Result<AddOutcome, FileError> {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let item = NewItem {
+            path: path.to_path_buf(),
+            name,
+            content_hash: content_hash.to_string(),
+            kind: self.kind(),
+            duration_s: enc.duration_s,
+            width: enc.size.map(|s| s.0),
+            height: enc.size.map(|s| s.1),
+        };
+        self.store()
+            .add_item(item, &enc.offsets, &enc.vectors)
+            .map_err(|source| FileError::Store {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    /// Replaces a stored item's signatures with a new encoding of its file.
+    pub fn replace_file(
+        &self,
+        id: ItemId,
+        path: &Path,
+        enc: &EncodedFile,
+    ) -> std::result::Result<(), FileError> {
+        self.store()
+            .replace_signatures(id, &enc.offsets, &enc.vectors)
+            .map_err(|source| FileError::Store {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+}
