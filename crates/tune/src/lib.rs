@@ -37,6 +37,7 @@
 mod config;
 mod error;
 mod plot;
+mod probes;
 mod separation;
 mod sweep;
 
