@@ -52,7 +52,17 @@ fn an_altered_copy_finds_its_original() {
         m["path"].as_str().unwrap().ends_with("astronaut.png"),
         "{r:#}"
     );
-    assert!(m["distance"].as_f64().unwrap() >= 0.0);
+    // Named because it is within the calibrated distance, and nearer than any other picture.
+    let limit = latentid(&index, &["stats", "--json"]).json()["calibration"]["distance"]
+        .as_f64()
+        .unwrap();
+    let d = m["distance"].as_f64().unwrap();
+    assert!(
+        d <= limit,
+        "distance {d} beyond the calibrated {limit}\n{r:#}"
+    );
+    let second = r["candidates"][1]["distance"].as_f64().unwrap();
+    assert!(d < second, "the original is not the nearest\n{r:#}");
     assert!(m.get("offset_s").is_none(), "images have no offset\n{r:#}");
 }
 
@@ -126,7 +136,15 @@ fn duplicates_groups_exactly_the_planted_copy() {
         .collect();
     names.sort();
     assert_eq!(names, ["astronaut", "astronaut-copy"], "{run}");
-    assert!(groups[0]["max_distance"].as_f64().unwrap() >= 0.0, "{run}");
+    // Two members: their distance is the one link, within the calibrated distance.
+    let limit = latentid(&index, &["stats", "--json"]).json()["calibration"]["distance"]
+        .as_f64()
+        .unwrap();
+    let spread = groups[0]["max_distance"].as_f64().unwrap();
+    assert!(
+        spread > 0.0 && spread <= limit,
+        "{spread} vs {limit}\n{run}"
+    );
     assert_eq!(groups[0]["links"].as_array().unwrap().len(), 1, "{run}");
 
     let human = latentid(&index, &["duplicates"]);

@@ -6,5 +6,6 @@ mod util;
 mod audio;
 mod bad_input;
 mod cli;
+mod demo;
 mod images;
 mod tune;

@@ -195,6 +195,9 @@ pub struct TuneCmd {
     /// most 1% false matches on held-out items)
     #[arg(long, default_value_t = 0.99)]
     pub target: f32,
+    /// Largest share of clips of held-out songs (not in the library) a size may name
+    #[arg(long, default_value_t = 0.01)]
+    pub max_false_match: f32,
     /// Training seconds per latent size
     #[arg(long, default_value_t = 60.0)]
     pub budget: f32,

@@ -114,6 +114,7 @@ pub fn tune(cmd: TuneCmd) -> Result<Outcome> {
         from: cmd.from,
         to: cmd.to,
         target: cmd.target,
+        max_false_match: cmd.max_false_match,
         ..TuneConfig::default()
     };
     cfg.train.time_budget_s = Some(cmd.budget);
