@@ -112,36 +112,27 @@ impl SledStore {
         &self.dir
     }
 
-    /// Opens the catalog. sled releases its file lock from a background thread, so right
-    /// after the same process dropped the index the lock can still be held for a moment:
-    /// a held lock is retried for up to half a second before it is reported as in use.
+    /// Opens the catalog. A lock held by someone else is reported at once: latentid opens an
+    /// index once per command, so a held lock means another process is using it.
     fn open_db(dir: &Path) -> Result<sled::Db> {
-        const LOCK_RETRIES: usize = 20;
-        let locked = |e: &sled::Error| {
-            matches!(e, sled::Error::Io(io)
-                if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock"))
-        };
-        let mut tries = 0;
-        loop {
-            match sled::Config::new().path(catalog_dir(dir)).open() {
-                Ok(db) => return Ok(db),
-                Err(e) if locked(&e) && tries < LOCK_RETRIES => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(25));
-                }
-                Err(e) if locked(&e) => {
-                    return Err(StoreError::InUse {
+        sled::Config::new()
+            .path(catalog_dir(dir))
+            .open()
+            .map_err(|e| match e {
+                // sled reports a held lock as an `Other` I/O error "could not acquire lock on …".
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    StoreError::InUse {
                         path: dir.to_path_buf(),
-                    })
+                    }
                 }
-                Err(source) => {
-                    return Err(StoreError::Db {
-                        path: dir.to_path_buf(),
-                        source,
-                    })
-                }
-            }
-        }
+                source => StoreError::Db {
+                    path: dir.to_path_buf(),
+                    source,
+                },
+            })
     }
 
     fn db_err(&self) -> impl Fn(sled::Error) -> StoreError + '_ {
