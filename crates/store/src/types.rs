@@ -91,6 +91,4 @@ pub struct Stats {
     pub tombstoned: usize,
     pub latent_dim: usize,
     pub bytes_on_disk: u64,
-    /// Whether the persisted graph file matches the catalog.
-    pub graph_fresh: bool,
 }
