@@ -327,7 +327,7 @@ struct QuerySet<'a> {
 /// Recall and speed of one query set against a store; prints a table row per setting.
 #[allow(clippy::too_many_arguments)]
 fn measure_set(
-    store: &mut Store,
+    store: &mut Option<Store>,
     base: &[f32],
     dim: usize,
     map: &RowMap,
@@ -341,7 +341,7 @@ fn measure_set(
     rss_note("before this query set");
     eprintln!("  [{}] exact search on {m} of {nq} queries", set.name);
     let exact = timed(&set.queries[..m * dim], dim, |q| {
-        Ok(keys(&store.search_exact(q, K)?))
+        Ok(keys(&opened(store).search_exact(q, K)?))
     })?;
     rss_note("after search_exact");
     let t = Instant::now();
@@ -405,22 +405,34 @@ fn measure_set(
 /// `search` with beam width `ef` on every query (a quarter of them first, to warm up); the
 /// store is left at the default parameters.
 fn timed_search(
-    store: &mut Store,
+    store: &mut Option<Store>,
     queries: &[f32],
     dim: usize,
     ef: usize,
 ) -> Result<Timed<Vec<Neighbour>>> {
-    store.set_search_params(SearchParams {
-        ef,
-        ..SearchParams::default()
-    });
+    let with = |store: &mut Option<Store>, params| {
+        *store = store.take().map(|s| s.with_search_params(params));
+    };
+    with(
+        store,
+        SearchParams {
+            ef,
+            ..SearchParams::default()
+        },
+    );
+    let s = opened(store);
     let nq = queries.len() / dim;
     timed(&queries[..(nq / 4).max(1) * dim], dim, |q| {
-        Ok(store.search(q, K)?)
+        Ok(s.search(q, K)?)
     })?;
-    let t = timed(queries, dim, |q| Ok(store.search(q, K)?));
-    store.set_search_params(SearchParams::default());
+    let t = timed(queries, dim, |q| Ok(s.search(q, K)?));
+    with(store, SearchParams::default());
     t
+}
+
+/// The store a `timed_search` hands back (an `Option` so that it can be re-parametrised).
+fn opened(store: &Option<Store>) -> &Store {
+    store.as_ref().expect("timed_search hands the store back")
 }
 
 fn search_label(ef: usize) -> String {
@@ -590,11 +602,11 @@ fn bench_random(n: usize, args: &Args) -> Result<()> {
     let graph = graph_bytes(&dir);
     let (open_ms, first_ms, child_rss) = open_times(&dir, &held_out[..DIM], 3)?;
 
-    let mut store = Store::open(&dir)?;
+    let mut store = Some(Store::open(&dir)?);
     rss_note("after open");
-    store.load_graph()?;
+    opened(&store).load_graph()?;
     rss_note("after loading the graph");
-    let stats = store.stats()?;
+    let stats = opened(&store).stats()?;
     if stats.signatures != n {
         bail!("index holds {} signatures, not {n}", stats.signatures);
     }
@@ -628,8 +640,9 @@ fn bench_random(n: usize, args: &Args) -> Result<()> {
             &mut rows,
         )?;
     }
-    let (found, sampled) =
-        self_retrieval(&store, &base, DIM, 10_000, |n, r| map.row(n) == Some(r))?;
+    let (found, sampled) = self_retrieval(opened(&store), &base, DIM, 10_000, |n, r| {
+        map.row(n) == Some(r)
+    })?;
     println!();
     for r in rows {
         println!("{r}");
@@ -715,7 +728,7 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
     );
     drop(store);
     let (open_ms, first_ms, child_rss) = open_times(&dir, &base[..dim], 3)?;
-    let mut store = Store::open(&dir)?;
+    let mut store = Some(Store::open(&dir)?);
     // Noise scaled to the data: sigma = noise × the mean per-coordinate standard deviation.
     let mean: Vec<f64> = (0..dim)
         .map(|j| {
@@ -752,7 +765,7 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
         .collect();
     let m = args.exact_queries.unwrap_or(args.queries).min(args.queries);
     let exact = timed(&noisy[..m * dim], dim, |q| {
-        Ok(keys(&store.search_exact(q, K)?))
+        Ok(keys(&opened(&store).search_exact(q, K)?))
     })?;
     let agree = same_lists(&exact.results, &truth);
     let mut rows = table_header();
@@ -782,14 +795,14 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
         "| stored + noise (σ {sigma:.3}) | search_exact ({m} queries) | 1 | {:.2} | {:.0} | 1× | – | – |",
         exact.qps, exact.median_us
     ));
-    let (found, sampled) = self_retrieval(&store, &base, dim, 10_000, |n, r| {
+    let (found, sampled) = self_retrieval(opened(&store), &base, dim, 10_000, |n, r| {
         row_key[r] == (n.item, n.offset)
     })?;
     println!("search_exact == flat top-10 on {agree}/{m}");
     for r in rows {
         println!("{r}");
     }
-    let stats = store.stats()?;
+    let stats = opened(&store).stats()?;
     println!(
         "self-retrieval (a stored vector as the query, default ef): {found}/{sampled} find themselves first"
     );

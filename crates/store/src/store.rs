@@ -189,8 +189,14 @@ impl SledStore {
         Ok(store)
     }
 
-    /// Opens the index at `dir`; never creates one.
+    /// Opens the index at `dir` with the default search parameters; never creates one.
     pub fn open(dir: &Path) -> Result<SledStore> {
+        Self::open_with(dir, SearchParams::default())
+    }
+
+    /// Opens the index at `dir`, searching it as `params` say (e.g. [`SearchParams::one_shot`]
+    /// for a process that answers a few queries and exits); never creates one.
+    pub fn open_with(dir: &Path, params: SearchParams) -> Result<SledStore> {
         if !Self::exists(dir) {
             return Err(StoreError::NoIndex {
                 path: dir.to_path_buf(),
@@ -251,14 +257,19 @@ impl SledStore {
             manifest: RwLock::new(manifest),
             tombstones: RwLock::new(tombstones),
             write: Mutex::new(counters),
-            search: SearchParams::default(),
+            search: params,
         };
         Ok(store)
     }
 
-    /// How searches run from now on (see [`SearchParams`]).
-    pub fn set_search_params(&mut self, params: SearchParams) {
-        self.search = params;
+    /// The same store, searched as `params` say from now on: for a benchmark comparing
+    /// settings on one loaded graph. A command chooses them when it opens the index
+    /// ([`SledStore::open_with`]).
+    pub fn with_search_params(self, params: SearchParams) -> SledStore {
+        SledStore {
+            search: params,
+            ..self
+        }
     }
 
     /// Loads the search graph now rather than at the first search that needs it (rebuilding it
