@@ -1,5 +1,5 @@
-//! The signature store at scale (issue 4), through the public API users hit: `Store::create`
-//! and `add_item` (sled writes, serial graph inserts, graph dump), `Store::open`, `search`,
+//! The signature store at scale (issue 4), through the public API users hit: `SledStore::create`
+//! and `add_item` (sled writes, serial graph inserts, graph dump), `SledStore::open`, `search`,
 //! `search_exact`, `stats`.
 //!
 //! `cargo bench -p latentid-store --bench store -- [--sizes 100000,1000000] [--queries 1000]
@@ -10,7 +10,7 @@
 //! 1000 stored vectors plus Gaussian noise (a distorted copy of a stored signature). recall@10 is
 //! measured against the exact top-10 of a flat in-memory scan, checked to equal `search_exact`'s
 //! on the queries timed through it (`--exact-queries`, default all). `search` is timed at each
-//! `--ef` (`SearchParams::ef`). Every timing is single-threaded. Open time is `Store::open` + the
+//! `--ef` (`SearchParams::ef`). Every timing is single-threaded. Open time is `SledStore::open` + the
 //! first search (which loads the graph) in a fresh process. The built index is cached under
 //! `CARGO_TARGET_TMPDIR`, keyed by its parameters, with its build time; `--rebuild` builds it
 //! again. Figures: benches/RESULTS.md, issue 4.
@@ -28,7 +28,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use latentid_store::{ItemKind, Manifest, Neighbour, NewItem, SearchParams, SledStore as Store};
+use latentid_store::{ItemKind, Manifest, Neighbour, NewItem, SearchParams, SledStore, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -203,7 +203,7 @@ fn build(dir: &Path, base: &[f32]) -> Result<(Duration, Vec<u64>)> {
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     let t = Instant::now();
-    let store = Store::create(dir, Manifest::new(ItemKind::Audio, DIM, "{}".into()))?;
+    let store = SledStore::create(dir, Manifest::new(ItemKind::Audio, DIM, "{}".into()))?;
     let offsets: Vec<u32> = (0..PER_ITEM as u32).collect();
     let mut ids = Vec::new();
     let blocks = base.len() / (DIM * PER_ITEM);
@@ -236,7 +236,7 @@ struct BuildRecord {
 /// The index for `base`, built (and timed) unless a cached one of the same parameters exists.
 fn cached_index(dir: &Path, base: &[f32], rebuild: bool) -> Result<(BuildRecord, bool)> {
     let record = dir.with_extension("build.json");
-    if !rebuild && Store::exists(dir) {
+    if !rebuild && SledStore::exists(dir) {
         if let Some(r) = std::fs::read(&record)
             .ok()
             .and_then(|b| serde_json::from_slice::<BuildRecord>(&b).ok())
@@ -327,7 +327,7 @@ struct QuerySet<'a> {
 /// Recall and speed of one query set against a store; prints a table row per setting.
 #[allow(clippy::too_many_arguments)]
 fn measure_set(
-    store: &mut Option<Store>,
+    store: &mut Option<SledStore>,
     base: &[f32],
     dim: usize,
     map: &RowMap,
@@ -405,12 +405,12 @@ fn measure_set(
 /// `search` with beam width `ef` on every query (a quarter of them first, to warm up); the
 /// store is left at the default parameters.
 fn timed_search(
-    store: &mut Option<Store>,
+    store: &mut Option<SledStore>,
     queries: &[f32],
     dim: usize,
     ef: usize,
 ) -> Result<Timed<Vec<Neighbour>>> {
-    let with = |store: &mut Option<Store>, params| {
+    let with = |store: &mut Option<SledStore>, params| {
         *store = store.take().map(|s| s.with_search_params(params));
     };
     with(
@@ -431,7 +431,7 @@ fn timed_search(
 }
 
 /// The store a `timed_search` hands back (an `Option` so that it can be re-parametrised).
-fn opened(store: &Option<Store>) -> &Store {
+fn opened(store: &Option<SledStore>) -> &SledStore {
     store.as_ref().expect("timed_search hands the store back")
 }
 
@@ -447,7 +447,7 @@ fn search_label(ef: usize) -> String {
 /// as their own nearest neighbour when queried with their exact vector. A point the graph
 /// cannot reach (orphaned by a parallel insert race) fails this.
 fn self_retrieval(
-    store: &Store,
+    store: &SledStore,
     base: &[f32],
     dim: usize,
     sample: usize,
@@ -478,7 +478,7 @@ fn table_header() -> Vec<String> {
     ]
 }
 
-/// `Store::open` + the first search in fresh processes: (median open ms, median first-search
+/// `SledStore::open` + the first search in fresh processes: (median open ms, median first-search
 /// ms, child peak RSS MB).
 fn open_times(dir: &Path, query: &[f32], runs: usize) -> Result<(f64, f64, f64)> {
     let exe = std::env::current_exe()?;
@@ -524,7 +524,7 @@ fn open_child(args: &[String]) -> Result<()> {
         .map(|x| x.parse::<f32>())
         .collect::<std::result::Result<_, _>>()?;
     let t = Instant::now();
-    let store = Store::open(&dir)?;
+    let store = SledStore::open(&dir)?;
     let open = t.elapsed();
     let t = Instant::now();
     let hits = store.search(&q, K)?;
@@ -602,7 +602,7 @@ fn bench_random(n: usize, args: &Args) -> Result<()> {
     let graph = graph_bytes(&dir);
     let (open_ms, first_ms, child_rss) = open_times(&dir, &held_out[..DIM], 3)?;
 
-    let mut store = Some(Store::open(&dir)?);
+    let mut store = Some(SledStore::open(&dir)?);
     rss_note("after open");
     opened(&store).load_graph()?;
     rss_note("after loading the graph");
@@ -662,7 +662,7 @@ fn bench_random(n: usize, args: &Args) -> Result<()> {
         }
     );
     println!(
-        "open (fresh process, median of 3): Store::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
+        "open (fresh process, median of 3): SledStore::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
     );
     println!(
         "on disk: {} bytes = {:.0} B/vector (catalog {:.0} B/vector, graph {:.0} B/vector; raw f32 vector = {} B)",
@@ -690,7 +690,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn bench_real(src: &Path, args: &Args) -> Result<()> {
-    if !Store::exists(src) {
+    if !SledStore::exists(src) {
         bail!("no index at {}", src.display());
     }
     let dir = work_dir().join("real-copy");
@@ -703,7 +703,7 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
     if args.rebuild {
         std::fs::remove_dir_all(dir.join("graph")).ok();
     }
-    let store = Store::open(&dir)?;
+    let store = SledStore::open(&dir)?;
     let t = Instant::now();
     store.load_graph()?;
     let graph_build = args.rebuild.then(|| t.elapsed());
@@ -728,7 +728,7 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
     );
     drop(store);
     let (open_ms, first_ms, child_rss) = open_times(&dir, &base[..dim], 3)?;
-    let mut store = Some(Store::open(&dir)?);
+    let mut store = Some(SledStore::open(&dir)?);
     // Noise scaled to the data: sigma = noise × the mean per-coordinate standard deviation.
     let mean: Vec<f64> = (0..dim)
         .map(|j| {
@@ -814,7 +814,7 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
         );
     }
     println!(
-        "open (fresh process, median of 3): Store::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
+        "open (fresh process, median of 3): SledStore::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
     );
     println!(
         "on disk: {:.0} B/vector",

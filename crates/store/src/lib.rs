@@ -28,14 +28,16 @@
 
 mod api;
 mod catalog;
+mod check;
 mod error;
-mod graph;
-mod store;
+mod search;
+mod sled_store;
 mod types;
 
 pub use api::Store;
 pub use error::{Result, StoreError};
-pub use store::{SearchParams, SledStore};
+pub use search::SearchParams;
+pub use sled_store::SledStore;
 pub use types::{
     AddOutcome, Item, ItemId, ItemKind, Manifest, Neighbour, NewItem, Stats, FORMAT_VERSION,
 };

@@ -85,10 +85,13 @@ pub struct Neighbour {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stats {
+    /// Live items.
     pub items: usize,
+    /// Live signatures.
     pub signatures: usize,
     /// Removed signatures still in the graph (filtered out of results).
     pub tombstoned: usize,
     pub latent_dim: usize,
+    /// Size of the index directory (0 in memory).
     pub bytes_on_disk: u64,
 }

@@ -6,8 +6,6 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-#[allow(unused_imports)]
-use latentid_store::SledStore as Store;
 use latentid_store::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -38,8 +36,8 @@ fn vectors_for(hash: &str, n: usize, dim: usize) -> Vec<f32> {
 }
 
 /// A store of `items` items with `per` random signatures each.
-fn filled(dir: &Path, items: usize, per: usize, dim: usize) -> Store {
-    let store = Store::create(dir, manifest(dim)).unwrap();
+fn filled(dir: &Path, items: usize, per: usize, dim: usize) -> SledStore {
+    let store = SledStore::create(dir, manifest(dim)).unwrap();
     for i in 0..items {
         let h = format!("item{i}");
         let offsets: Vec<u32> = (0..per as u32).map(|o| o * 16).collect();
@@ -50,7 +48,7 @@ fn filled(dir: &Path, items: usize, per: usize, dim: usize) -> Store {
     store
 }
 
-fn recall_at_10(store: &Store, queries: usize, dim: usize) -> f64 {
+fn recall_at_10(store: &SledStore, queries: usize, dim: usize) -> f64 {
     let mut rng = StdRng::seed_from_u64(99);
     let mut hit = 0;
     for _ in 0..queries {
@@ -83,7 +81,7 @@ fn an_index_survives_closing_and_answers_the_same() {
         store.flush().unwrap();
         store.search(&q, 5).unwrap()
     };
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.search(&q, 5).unwrap(), before);
     assert_eq!(store.items().unwrap().len(), 50);
     let (offsets, vectors) = store.signatures(3).unwrap();
@@ -99,7 +97,7 @@ fn removed_items_never_come_back_in_results() {
     for &id in &removed {
         store.remove(id).unwrap();
     }
-    let check = |store: &Store| {
+    let check = |store: &SledStore| {
         for i in 0..40 {
             let q = &vectors_for(&format!("item{i}"), 5, 8)[..8];
             for n in store.search(q, 20).unwrap() {
@@ -114,11 +112,11 @@ fn removed_items_never_come_back_in_results() {
     check(&store);
     assert!(matches!(
         store.remove(0),
-        Err(StoreError::NotFound { id: 0 })
+        Err(StoreError::NotFound { id: 0, .. })
     ));
     store.flush().unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     check(&store);
     assert_eq!(store.items().unwrap().len(), 40 - removed.len());
     assert!(store.find_hash("item0").unwrap().is_none());
@@ -139,7 +137,7 @@ fn deleting_the_graph_files_rebuilds_the_same_answers() {
             .collect()
     };
     std::fs::remove_dir_all(dir.path().join("graph")).unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     let after: Vec<_> = queries
         .iter()
         .map(|q| store.search(q, 10).unwrap())
@@ -152,7 +150,7 @@ fn deleting_the_graph_files_rebuilds_the_same_answers() {
     store.flush().unwrap();
     drop(store);
     std::fs::write(dir.path().join("graph").join("graph.json"), b"{ not json").unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(
         queries
             .iter()
@@ -165,7 +163,7 @@ fn deleting_the_graph_files_rebuilds_the_same_answers() {
 #[test]
 fn the_same_content_is_stored_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path(), manifest(4)).unwrap();
+    let store = SledStore::create(dir.path(), manifest(4)).unwrap();
     let a = store
         .add_item(item("same"), &[0], &[1.0, 2.0, 3.0, 4.0])
         .unwrap();
@@ -183,26 +181,29 @@ fn the_same_content_is_stored_once() {
 #[test]
 fn vectors_of_the_wrong_length_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path(), manifest(4)).unwrap();
+    let store = SledStore::create(dir.path(), manifest(4)).unwrap();
     assert!(matches!(
         store.add_item(item("x"), &[0], &[1.0, 2.0, 3.0]),
         Err(StoreError::DimensionMismatch {
             expected: 4,
-            got: 3
+            got: 3,
+            ..
         })
     ));
     assert!(matches!(
         store.add_item(item("x"), &[0, 1], &[1.0, 2.0, 3.0, 4.0]),
         Err(StoreError::OffsetCount {
             offsets: 2,
-            vectors: 1
+            vectors: 1,
+            ..
         })
     ));
     assert!(matches!(
         store.search(&[1.0; 5], 1),
         Err(StoreError::DimensionMismatch {
             expected: 4,
-            got: 5
+            got: 5,
+            ..
         })
     ));
     assert!(
@@ -215,13 +216,13 @@ fn vectors_of_the_wrong_length_are_refused() {
 fn opening_where_there_is_no_index_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("none");
-    let e = Store::open(&path).unwrap_err();
+    let e = SledStore::open(&path).unwrap_err();
     assert!(matches!(e, StoreError::NoIndex { .. }));
     assert_eq!(e.to_string(), format!("no index at {}", path.display()));
     assert!(!path.exists());
-    Store::create(&path, manifest(2)).unwrap();
+    SledStore::create(&path, manifest(2)).unwrap();
     assert!(matches!(
-        Store::create(&path, manifest(2)),
+        SledStore::create(&path, manifest(2)),
         Err(StoreError::Exists { .. })
     ));
 }
@@ -229,7 +230,7 @@ fn opening_where_there_is_no_index_creates_nothing() {
 #[test]
 fn an_index_of_another_format_version_says_to_reindex() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::create(dir.path(), manifest(2)).unwrap());
+    drop(SledStore::create(dir.path(), manifest(2)).unwrap());
     {
         let db = sled::open(dir.path().join("catalog")).unwrap();
         let mut m: serde_json::Value =
@@ -239,7 +240,7 @@ fn an_index_of_another_format_version_says_to_reindex() {
             .unwrap();
         db.flush().unwrap();
     }
-    let e = Store::open(dir.path()).unwrap_err();
+    let e = SledStore::open(dir.path()).unwrap_err();
     assert!(matches!(e, StoreError::FormatVersion { .. }), "{e}");
     assert!(e.to_string().contains("re-index"), "{e}");
 }
@@ -253,16 +254,16 @@ fn child_process() {
     };
     let dir = Path::new(&dir);
     match std::env::var("LATENTID_STORE_ROLE").as_deref() {
-        Ok("open") => match Store::open(dir) {
+        Ok("open") => match SledStore::open(dir) {
             Err(e @ StoreError::InUse { .. }) => println!("refused: {e}"),
             Err(e) => println!("other error: {e}"),
             Ok(_) => println!("opened"),
         },
         _ => {
-            let store = if Store::exists(dir) {
-                Store::open(dir)
+            let store = if SledStore::exists(dir) {
+                SledStore::open(dir)
             } else {
-                Store::create(dir, manifest(8))
+                SledStore::create(dir, manifest(8))
             }
             .unwrap();
             let round = std::env::var("LATENTID_STORE_ROUND").unwrap();
@@ -303,7 +304,7 @@ fn child(dir: &Path, role: &str, round: usize) -> Command {
 #[test]
 fn a_second_process_is_refused_while_the_index_is_open() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path(), manifest(2)).unwrap();
+    let store = SledStore::create(dir.path(), manifest(2)).unwrap();
     let started = Instant::now();
     let out = child(dir.path(), "open", 0).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -361,7 +362,7 @@ fn killing_a_writer_at_random_moments_never_loses_an_acknowledged_item() {
         "the writer should have got some work done ({} acks)",
         acked.len()
     );
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     for h in &acked {
         let id = store
             .find_hash(h)
