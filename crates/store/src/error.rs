@@ -12,7 +12,7 @@ pub enum StoreError {
     Exists { path: PathBuf },
     #[error("index at {path} is in use by another process")]
     InUse { path: PathBuf },
-    #[error("index at {path} has format version {found}, this latentid reads version {expected}: re-index it (delete the directory and run `latentid index` again)")]
+    #[error("index at {path} has format version {found}, this latentid reads versions 1 to {expected}: re-index it (delete the directory and run `latentid index` again)")]
     FormatVersion {
         path: PathBuf,
         found: u32,

@@ -253,6 +253,7 @@ impl Store for SledStore {
         let next = Counters {
             next_item: id + 1,
             next_sig: record.first_sig + n as u64,
+            revision: writer.revision + 1,
             ..*writer
         };
         self.commit(&mut writer, batch, next)?;
@@ -275,6 +276,7 @@ impl Store for SledStore {
         batch.record(&record)?;
         let next = Counters {
             next_sig: record.first_sig + n as u64,
+            revision: writer.revision + 1,
             ..*writer
         };
         self.commit(&mut writer, batch, next)?;
@@ -300,6 +302,7 @@ impl Store for SledStore {
         batch.manifest(&manifest)?;
         let next = Counters {
             generation: writer.generation + 1,
+            revision: writer.revision + 1,
             ..*writer
         };
         self.commit(&mut writer, batch, next)?;
@@ -315,7 +318,10 @@ impl Store for SledStore {
         let mut batch = self.catalog.batch();
         batch.remove_item(&record);
         batch.tombstone(record.sig_ids());
-        let next = *writer;
+        let next = Counters {
+            revision: writer.revision + 1,
+            ..*writer
+        };
         self.commit(&mut writer, batch, next)?;
         self.graph.removed(record.sig_ids());
         self.exact.invalidate();
@@ -395,10 +401,7 @@ impl Store for SledStore {
     }
 
     fn revision(&self) -> u64 {
-        // Provisional (format 1 keeps no revision): signature ids only grow, and a removal
-        // leaves a tombstone until the next rebuild.
-        let c = *self.writer();
-        c.next_sig + c.next_item + c.generation + self.catalog.count_tombstones() as u64
+        self.writer().revision
     }
 
     fn flush(&self) -> Result<()> {

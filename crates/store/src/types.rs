@@ -3,9 +3,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever the on-disk layout changes; older indexes are refused with a message
-/// that says to re-index (see indexes/README.md).
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk layout this crate writes, bumped with any change to it (indexes/README.md).
+/// Opening an index of version 1 upgrades it in place; any other version is refused.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ItemKind {

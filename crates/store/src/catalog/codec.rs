@@ -1,8 +1,8 @@
 //! The catalog's keys and value encodings, all in one place (indexes/README.md, "catalog").
 //!
-//! The manifest is JSON; counters and item records are bincode 2 (standard config).
-//! Signature rows are binary: there are millions of them, and a later format may store their
-//! vectors more compactly.
+//! Records that may grow (the manifest, counters, item records) are JSON: a field added later
+//! with `#[serde(default)]` needs no format bump. Signature rows are binary: there are
+//! millions of them, and a later format may store their vectors more compactly.
 
 use std::ops::Range;
 use std::path::Path;
@@ -70,24 +70,22 @@ pub(crate) fn decode_id_value(v: &[u8]) -> Option<ItemId> {
 
 /// Encodes a record (counters, item record); the error is the reason.
 pub(crate) fn encode_record<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
-    bincode::serde::encode_to_vec(value, bincode::config::standard()).map_err(|e| e.to_string())
+    serde_json::to_vec(value).map_err(|e| e.to_string())
 }
 
 pub(crate) fn decode_record<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-        .map(|(v, _)| v)
-        .map_err(|e| e.to_string())
-}
-
-pub(crate) fn encode_manifest(manifest: &Manifest) -> Result<Vec<u8>, String> {
-    serde_json::to_vec(manifest).map_err(|e| e.to_string())
-}
-
-pub(crate) fn decode_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     serde_json::from_slice(bytes).map_err(|e| e.to_string())
 }
 
-/// Ids handed out so far and the graph generation.
+pub(crate) fn encode_manifest(manifest: &Manifest) -> Result<Vec<u8>, String> {
+    encode_record(manifest)
+}
+
+pub(crate) fn decode_manifest(bytes: &[u8]) -> Result<Manifest, String> {
+    decode_record(bytes)
+}
+
+/// Ids handed out so far, the graph generation and the revision.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Counters {
     pub next_item: u64,
@@ -95,6 +93,8 @@ pub(crate) struct Counters {
     /// Bumped when every signature is dropped (a new model): a graph dump of another
     /// generation is stale.
     pub generation: u64,
+    /// Bumped by every write that changes what a search can find (`Store::revision`).
+    pub revision: u64,
 }
 
 /// An item row: the public item plus where its signatures are.
@@ -156,6 +156,22 @@ mod tests {
         assert_eq!(decode_sig(&row, 3, &mut v), None);
         assert_eq!(decode_sig(&row[..10], 0, &mut v), None);
         assert_eq!(v.len(), 2);
+    }
+
+    #[test]
+    fn records_are_json_and_round_trip() {
+        let c = Counters {
+            next_item: 3,
+            next_sig: 40,
+            generation: 1,
+            revision: 9,
+        };
+        let bytes = encode_record(&c).unwrap();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"next_item":3,"next_sig":40,"generation":1,"revision":9}"#
+        );
+        assert_eq!(decode_record::<Counters>(&bytes).unwrap(), c);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! lock, which the catalog does not see.
 
 mod codec;
+mod migrate;
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +67,7 @@ impl Catalog {
         };
         match catalog.format_version()? {
             FORMAT_VERSION => {}
+            1 => migrate::from_v1(&catalog)?,
             found => {
                 return Err(StoreError::FormatVersion {
                     path: dir.to_path_buf(),
