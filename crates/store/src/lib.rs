@@ -30,12 +30,14 @@ mod api;
 mod catalog;
 mod check;
 mod error;
+mod memory;
 mod search;
 mod sled_store;
 mod types;
 
 pub use api::Store;
 pub use error::{Result, StoreError};
+pub use memory::MemoryStore;
 pub use search::SearchParams;
 pub use sled_store::SledStore;
 pub use types::{

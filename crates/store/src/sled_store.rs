@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rayon::prelude::*;
 
@@ -38,13 +37,6 @@ impl std::fmt::Debug for SledStore {
             .field("params", &self.params)
             .finish_non_exhaustive()
     }
-}
-
-fn now_unix() -> u64 {
-    // A clock set before 1970 records the item as added at 0 rather than refusing it.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl SledStore {
@@ -232,18 +224,7 @@ impl Store for SledStore {
         }
         let id = writer.next_item;
         let record = ItemRecord {
-            item: Item {
-                id,
-                path: item.path,
-                name: item.name,
-                content_hash: item.content_hash,
-                kind: item.kind,
-                duration_s: item.duration_s,
-                width: item.width,
-                height: item.height,
-                added_unix: now_unix(),
-                signatures: n,
-            },
+            item: item.into_item(id, n),
             first_sig: writer.next_sig,
         };
         let mut batch = self.catalog.batch();

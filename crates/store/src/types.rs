@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +52,27 @@ pub struct NewItem {
     pub duration_s: Option<f32>,
     pub width: Option<u32>,
     pub height: Option<u32>,
+}
+
+impl NewItem {
+    /// The stored item: given its id and signature count, added now.
+    pub(crate) fn into_item(self, id: ItemId, signatures: usize) -> Item {
+        Item {
+            id,
+            path: self.path,
+            name: self.name,
+            content_hash: self.content_hash,
+            kind: self.kind,
+            duration_s: self.duration_s,
+            width: self.width,
+            height: self.height,
+            // A clock set before 1970 records the item as added at 0 rather than refusing it.
+            added_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            signatures,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,5 @@
-#![allow(clippy::unwrap_used)]
+//! What only the sled store does: persistence across reopening, the HNSW graph as a cache,
+//! format versions, other processes.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -10,30 +11,7 @@ use latentid_store::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn manifest(dim: usize) -> Manifest {
-    Manifest::new(ItemKind::Audio, dim, "{}".into())
-}
-
-fn item(hash: &str) -> NewItem {
-    NewItem {
-        path: format!("/music/{hash}.ogg").into(),
-        name: hash.into(),
-        content_hash: hash.into(),
-        kind: ItemKind::Audio,
-        duration_s: Some(10.0),
-        width: None,
-        height: None,
-    }
-}
-
-/// Deterministic vectors for an item, so another process can recompute them.
-fn vectors_for(hash: &str, n: usize, dim: usize) -> Vec<f32> {
-    let seed = hash.bytes().fold(1469598103934665603u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(1099511628211)
-    });
-    let mut rng = StdRng::seed_from_u64(seed);
-    (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect()
-}
+use crate::{item, manifest, vectors_for};
 
 /// A store of `items` items with `per` random signatures each.
 fn filled(dir: &Path, items: usize, per: usize, dim: usize) -> SledStore {
@@ -93,23 +71,28 @@ fn an_index_survives_closing_and_answers_the_same() {
 fn removed_items_never_come_back_in_results() {
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path(), 40, 5, 8);
-    let removed: Vec<ItemId> = (0..40).step_by(3).collect();
-    for &id in &removed {
-        store.remove(id).unwrap();
-    }
-    let check = |store: &SledStore| {
+    // The dump holds every signature: what is removed now must be hidden by tombstones.
+    store.flush().unwrap();
+    let check = |store: &SledStore, removed: &[ItemId]| {
         for i in 0..40 {
             let q = &vectors_for(&format!("item{i}"), 5, 8)[..8];
-            for n in store.search(q, 20).unwrap() {
+            let hits = store.search(q, 20).unwrap();
+            assert_eq!(hits.len(), 20, "removed signatures took live ones' places");
+            for n in hits {
                 assert!(
                     !removed.contains(&n.item),
-                    "tombstoned item {} returned",
+                    "removed item {} returned",
                     n.item
                 );
             }
         }
     };
-    check(&store);
+    // 7 items of 40: under a fifth of the graph, so tombstones stay, across reopening too.
+    let mut removed: Vec<ItemId> = (0..40).step_by(6).collect();
+    for &id in &removed {
+        store.remove(id).unwrap();
+    }
+    check(&store, &removed);
     assert!(matches!(
         store.remove(0),
         Err(StoreError::NotFound { id: 0, .. })
@@ -117,9 +100,53 @@ fn removed_items_never_come_back_in_results() {
     store.flush().unwrap();
     drop(store);
     let store = SledStore::open(dir.path()).unwrap();
-    check(&store);
-    assert_eq!(store.items().unwrap().len(), 40 - removed.len());
+    check(&store, &removed);
+    assert_eq!(store.stats().unwrap().tombstoned, 35);
+    assert_eq!(store.items().unwrap().len(), 33);
     assert!(store.find_hash("item0").unwrap().is_none());
+    // Two more pass a fifth: the next flush rebuilds the graph without them.
+    for id in [1, 7] {
+        store.remove(id).unwrap();
+        removed.push(id);
+    }
+    check(&store, &removed);
+    store.flush().unwrap();
+    assert_eq!(store.stats().unwrap().tombstoned, 0);
+    check(&store, &removed);
+    drop(store);
+    let store = SledStore::open(dir.path()).unwrap();
+    check(&store, &removed);
+}
+
+#[test]
+fn the_graph_is_loaded_only_when_a_search_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path(), 30, 6, 8).flush().unwrap();
+    let graph = dir.path().join("graph");
+    std::fs::remove_dir_all(&graph).unwrap();
+    // Counting and flushing without a write leave the (missing) dump alone.
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.stats().unwrap().signatures, 180);
+    store.flush().unwrap();
+    assert!(!graph.exists(), "stats or flush loaded the graph");
+    drop(store);
+    // A one-shot process answers a few queries exactly, without the graph...
+    let store = SledStore::open_with(dir.path(), SearchParams::one_shot()).unwrap();
+    for i in 0..5 {
+        let q = vectors_for(&format!("q{i}"), 1, 8);
+        assert_eq!(
+            store.search(&q, 7).unwrap(),
+            store.search_exact(&q, 7).unwrap()
+        );
+    }
+    store.flush().unwrap();
+    assert!(!graph.exists(), "a one-shot query loaded the graph");
+    // ...and moves on to the graph (rebuilt here) once exact search would cost more.
+    let many = vectors_for("many", 5000, 8);
+    let hits = store.search_batch(&many, 1).unwrap();
+    assert_eq!(hits.len(), 5000);
+    store.flush().unwrap();
+    assert!(graph.join("graph.json").exists(), "the graph was not built");
 }
 
 #[test]
@@ -157,58 +184,6 @@ fn deleting_the_graph_files_rebuilds_the_same_answers() {
             .map(|q| store.search(q, 10).unwrap())
             .collect::<Vec<_>>(),
         before
-    );
-}
-
-#[test]
-fn the_same_content_is_stored_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::create(dir.path(), manifest(4)).unwrap();
-    let a = store
-        .add_item(item("same"), &[0], &[1.0, 2.0, 3.0, 4.0])
-        .unwrap();
-    let mut other_name = item("same");
-    other_name.path = "/elsewhere/copy.ogg".into();
-    let b = store
-        .add_item(other_name, &[0], &[1.0, 2.0, 3.0, 4.0])
-        .unwrap();
-    assert_eq!(a, AddOutcome::Added(0));
-    assert_eq!(b, AddOutcome::Duplicate(0));
-    assert_eq!(store.items().unwrap().len(), 1);
-    assert_eq!(store.stats().unwrap().signatures, 1);
-}
-
-#[test]
-fn vectors_of_the_wrong_length_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::create(dir.path(), manifest(4)).unwrap();
-    assert!(matches!(
-        store.add_item(item("x"), &[0], &[1.0, 2.0, 3.0]),
-        Err(StoreError::DimensionMismatch {
-            expected: 4,
-            got: 3,
-            ..
-        })
-    ));
-    assert!(matches!(
-        store.add_item(item("x"), &[0, 1], &[1.0, 2.0, 3.0, 4.0]),
-        Err(StoreError::OffsetCount {
-            offsets: 2,
-            vectors: 1,
-            ..
-        })
-    ));
-    assert!(matches!(
-        store.search(&[1.0; 5], 1),
-        Err(StoreError::DimensionMismatch {
-            expected: 4,
-            got: 5,
-            ..
-        })
-    ));
-    assert!(
-        store.items().unwrap().is_empty(),
-        "a refused add must store nothing"
     );
 }
 
@@ -287,7 +262,7 @@ fn child(dir: &Path, role: &str, round: usize) -> Command {
     let mut c = Command::new(std::env::current_exe().unwrap());
     c.args([
         "--exact",
-        "child_process",
+        "sled_store::child_process",
         "--ignored",
         "--nocapture",
         "--test-threads",
@@ -378,129 +353,11 @@ fn killing_a_writer_at_random_moments_never_loses_an_acknowledged_item() {
     assert_eq!(stats.signatures, 3 * stats.items);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-/// The golden index of format 1 (fixtures/golden/README.md), copied: opening upgrades it.
-fn golden_v1_copy(tmp: &Path) -> std::path::PathBuf {
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/v1-audio");
-    let dir = tmp.join("v1-audio");
-    copy_dir(&golden, &dir);
-    dir
-}
-
-#[test]
-fn a_format_1_index_is_upgraded_and_answers_as_before() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = golden_v1_copy(tmp.path());
-    let check = |store: &SledStore| {
-        let m = store.manifest();
-        assert_eq!(m.format_version, 2);
-        assert_eq!((m.kind, m.latent_dim), (ItemKind::Audio, 8));
-        assert!(m.extra.contains_key("calibration"), "{m:?}");
-        let (config, weights) = store.model().unwrap().expect("the PCA model");
-        assert!(config.contains("Pca") && !weights.is_empty(), "{config}");
-        let items = store.items().unwrap();
-        let names: Vec<_> = items.iter().map(|i| i.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "battle",
-                "northerners",
-                "knolls",
-                "the_city_falls",
-                "wanderer",
-                "legends_of_the_north"
-            ]
-        );
-        for (id, item) in items.iter().enumerate() {
-            assert_eq!((item.id, item.signatures), (id as u64, 74), "{item:?}");
-            assert!(
-                item.added_unix > 0 && item.content_hash.len() == 64,
-                "{item:?}"
-            );
-        }
-        assert_eq!(items[0].duration_s, Some(19.991125));
-        // The provisional revision of format 1 (signature and item ids, generation) carries over.
-        assert_eq!(store.revision(), 444 + 6 + 1);
-        let (offsets, vectors) = store.signatures(2).unwrap();
-        assert_eq!(offsets, (0..74).map(|i| i * 8).collect::<Vec<u32>>());
-        assert_eq!(vectors[0], 1.5749805);
-        let q = &vectors[80..88];
-        let hits = store.search(q, 3).unwrap();
-        assert_eq!(
-            (hits[0].item, hits[0].offset, hits[0].distance),
-            (2, 80, 0.0)
-        );
-        assert_eq!(hits, store.search_exact(q, 3).unwrap());
-        let stats = store.stats().unwrap();
-        assert_eq!(
-            (stats.items, stats.signatures, stats.tombstoned),
-            (6, 444, 0)
-        );
-    };
-    let store = SledStore::open(&dir).unwrap();
-    check(&store);
-    drop(store);
-    let store = SledStore::open(&dir).unwrap();
-    check(&store);
-    // And it takes writes like any index of the current format.
-    let v = vectors_for("new", 2, 8);
-    store.add_item(item("new"), &[0, 8], &v).unwrap();
-    assert_eq!(store.revision(), 452);
-    assert_eq!(store.search(&v[..8], 1).unwrap()[0].item, 6);
-}
-
-/// Every write that changes what a search finds moves the revision; nothing else does.
-fn revision_follows_what_search_can_find(store: &dyn Store) {
-    let r0 = store.revision();
-    let v = vectors_for("a", 2, 4);
-    store.add_item(item("a"), &[0, 16], &v).unwrap();
-    let r1 = store.revision();
-    assert!(r1 > r0);
-    store.add_item(item("a"), &[0, 16], &v).unwrap();
-    let mut m = store.manifest();
-    m.extra.insert("calibration".into(), "{}".into());
-    store.set_manifest(&m).unwrap();
-    store.set_model("{}", b"weights").unwrap();
-    store.search(&v[..4], 1).unwrap();
-    store.flush().unwrap();
-    assert_eq!(
-        store.revision(),
-        r1,
-        "a duplicate, the manifest, the model, a search, a flush"
-    );
-    let b = store.add_item(item("b"), &[0], &v[..4]).unwrap();
-    let AddOutcome::Added(b) = b else {
-        panic!("{b:?}")
-    };
-    let r2 = store.revision();
-    store.replace_signatures(b, &[8], &v[4..]).unwrap();
-    let r3 = store.revision();
-    store.remove(b).unwrap();
-    let r4 = store.revision();
-    store.reset_signatures(4).unwrap();
-    let r5 = store.revision();
-    assert!(
-        r1 < r2 && r2 < r3 && r3 < r4 && r4 < r5,
-        "{r1} {r2} {r3} {r4} {r5}"
-    );
-}
-
 #[test]
 fn the_revision_moves_with_every_change_to_what_search_finds_and_persists() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::create(dir.path(), manifest(4)).unwrap();
-    revision_follows_what_search_can_find(&store);
+    let store = SledStore::create(dir.path(), manifest(crate::behaviour::DIM)).unwrap();
+    crate::behaviour::the_revision_follows_what_search_can_find(&store);
     let r = store.revision();
     drop(store);
     assert_eq!(SledStore::open(dir.path()).unwrap().revision(), r);
