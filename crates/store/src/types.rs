@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Opening an index of version 1 upgrades it in place; any other version is refused.
 pub const FORMAT_VERSION: u32 = 2;
 
+/// What an index holds: one kind per index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ItemKind {
     Audio,
@@ -17,17 +18,21 @@ pub enum ItemKind {
 /// What an index is: kept beside the data so queries are computed like the index was.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The layout the index is written in ([`FORMAT_VERSION`]).
     pub format_version: u32,
     pub kind: ItemKind,
+    /// Values per signature.
     pub latent_dim: usize,
     /// Feature parameters as JSON, opaque to the store.
     pub feature_params: String,
+    /// Hash of the stored model, once there is one.
     pub model_hash: Option<String>,
     /// Free-form settings, such as the calibrated "no match" threshold.
     pub extra: BTreeMap<String, String>,
 }
 
 impl Manifest {
+    /// A manifest of the current format, without model or extras.
     pub fn new(kind: ItemKind, latent_dim: usize, feature_params: String) -> Self {
         Self {
             format_version: FORMAT_VERSION,
@@ -40,16 +45,22 @@ impl Manifest {
     }
 }
 
+/// An item's id: handed out in increasing order, never reused.
 pub type ItemId = u64;
 
+/// An item to store, as [`Store::add_item`](crate::Store::add_item) takes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewItem {
     /// Canonical absolute path.
     pub path: PathBuf,
+    /// What results call it (the file stem).
     pub name: String,
+    /// Hex BLAKE3 of the file's bytes: the same bytes are stored once.
     pub content_hash: String,
     pub kind: ItemKind,
+    /// Audio length in seconds.
     pub duration_s: Option<f32>,
+    /// Image size in pixels.
     pub width: Option<u32>,
     pub height: Option<u32>,
 }
@@ -75,6 +86,7 @@ impl NewItem {
     }
 }
 
+/// A stored item. Stored as JSON: a field added later needs `#[serde(default)]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub id: ItemId,
@@ -85,12 +97,16 @@ pub struct Item {
     pub duration_s: Option<f32>,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// When it was added, in seconds since 1970.
     pub added_unix: u64,
+    /// How many signatures it has.
     pub signatures: usize,
 }
 
+/// What [`Store::add_item`](crate::Store::add_item) did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddOutcome {
+    /// Stored under this id.
     Added(ItemId),
     /// The same bytes are already stored as this item; nothing was written.
     Duplicate(ItemId),
@@ -105,6 +121,7 @@ pub struct Neighbour {
     pub distance: f32,
 }
 
+/// What [`Store::stats`](crate::Store::stats) counts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stats {
     /// Live items.
