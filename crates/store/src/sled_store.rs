@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::catalog::{dir_size, Batch, Catalog, Counters, ItemRecord};
 use crate::check;
 use crate::search::cache::GraphCache;
-use crate::search::exact::{lock, ExactCache, Flat};
+use crate::search::exact::{ExactCache, Flat};
 use crate::search::SearchParams;
 use crate::types::*;
 use crate::{Result, Store, StoreError};
@@ -111,7 +111,9 @@ impl SledStore {
     }
 
     fn writer(&self) -> MutexGuard<'_, Counters> {
-        lock(&self.writer)
+        // A writer that panicked left the counters as they were before its batch, or after it
+        // was durable: both consistent with the catalog.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn dim(&self) -> usize {

@@ -85,6 +85,13 @@ pub(crate) fn decode_manifest(bytes: &[u8]) -> Result<Manifest, String> {
     decode_record(bytes)
 }
 
+/// The manifest's `format_version` alone: a manifest of another version may not parse as a
+/// [`Manifest`].
+pub(crate) fn decode_manifest_version(bytes: &[u8]) -> Option<u32> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    u32::try_from(v.get("format_version")?.as_u64()?).ok()
+}
+
 /// Ids handed out so far, the graph generation and the revision.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Counters {

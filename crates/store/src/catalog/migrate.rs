@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::codec::{key_id, Counters, ItemRecord, COUNTERS, ITEM};
 use super::Catalog;
 use crate::types::{Item, ItemKind, FORMAT_VERSION};
-use crate::Result;
 
 /// Format 1's counters, frozen.
 #[derive(Deserialize)]
@@ -40,20 +39,20 @@ struct ItemV1 {
     signatures: usize,
 }
 
-fn bincode_v1<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Option<T> {
+fn bincode_v1<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, String> {
     bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-        .ok()
         .map(|(v, _)| v)
+        .map_err(|e| e.to_string())
 }
 
 /// Rewrites a format-1 catalog's counters and item records as format 2, and its manifest's
 /// version, in one atomic batch, flushed: a crash leaves version 1 or version 2, never a mix.
-pub(super) fn from_v1(catalog: &Catalog) -> Result<()> {
+pub(super) fn from_v1(catalog: &Catalog) -> crate::Result<()> {
     let bytes = catalog
         .get(COUNTERS)?
         .ok_or_else(|| catalog.corrupt("no counters"))?;
-    let old: CountersV1 =
-        bincode_v1(&bytes).ok_or_else(|| catalog.corrupt("format-1 counters unreadable"))?;
+    let old: CountersV1 = bincode_v1(&bytes)
+        .map_err(|e| catalog.corrupt(format!("format-1 counters are unreadable: {e}")))?;
     let tombstones = catalog.count_tombstones() as u64;
     let counters = Counters {
         next_item: old.next_item,
@@ -69,7 +68,7 @@ pub(super) fn from_v1(catalog: &Catalog) -> Result<()> {
         let (k, v) = kv.map_err(catalog.db_err())?;
         let id = key_id(ITEM, &k).ok_or_else(|| catalog.corrupt("an item key is unreadable"))?;
         let old: ItemRecordV1 = bincode_v1(&v)
-            .ok_or_else(|| catalog.corrupt(format!("format-1 item {id} unreadable")))?;
+            .map_err(|e| catalog.corrupt(format!("format-1 item {id} is unreadable: {e}")))?;
         let i = old.item;
         batch.record(&ItemRecord {
             item: Item {

@@ -85,10 +85,7 @@ impl Catalog {
         let bytes = self
             .get(MANIFEST)?
             .ok_or_else(|| self.corrupt("no manifest"))?;
-        serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("format_version")?.as_u64())
-            .and_then(|v| u32::try_from(v).ok())
+        decode_manifest_version(&bytes)
             .ok_or_else(|| self.corrupt("the manifest has no readable format_version"))
     }
 
@@ -111,7 +108,7 @@ impl Catalog {
     }
 
     fn decode<T: DeserializeOwned>(&self, what: &str, bytes: &[u8]) -> Result<T> {
-        decode_record(bytes).map_err(|e| self.corrupt(format!("{what} unreadable: {e}")))
+        decode_record(bytes).map_err(|e| self.corrupt(format!("{what} is unreadable: {e}")))
     }
 
     fn keys(&self, prefix: &[u8]) -> impl Iterator<Item = Result<sled::IVec>> + '_ {
@@ -127,7 +124,8 @@ impl Catalog {
         let bytes = self
             .get(MANIFEST)?
             .ok_or_else(|| self.corrupt("no manifest"))?;
-        decode_manifest(&bytes).map_err(|e| self.corrupt(format!("the manifest unreadable: {e}")))
+        decode_manifest(&bytes)
+            .map_err(|e| self.corrupt(format!("the manifest is unreadable: {e}")))
     }
 
     pub fn counters(&self) -> Result<Counters> {

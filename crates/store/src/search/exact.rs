@@ -115,8 +115,8 @@ impl ExactCache {
     }
 }
 
-/// A panic while holding a lock leaves the data as consistent as the catalog left it.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// A panic while holding the lock leaves a copy that is either whole or absent.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -150,6 +150,46 @@ fn the_graph_is_loaded_only_when_a_search_needs_it() {
 }
 
 #[test]
+fn searches_and_writes_from_many_threads_agree_with_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path(), 20, 4, 8);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let (store, done) = (&store, &done);
+            s.spawn(move || {
+                let q = vectors_for(&format!("t{t}"), 8, 8);
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    assert_eq!(store.search_batch(&q, 5).unwrap().len(), 8);
+                    store.search_exact(&q[..8], 5).unwrap();
+                }
+            });
+        }
+        for i in 20..60 {
+            let h = format!("item{i}");
+            store
+                .add_item(item(&h), &[0, 16], &vectors_for(&h, 2, 8))
+                .unwrap();
+            if i % 10 == 0 {
+                store.remove(i as u64 / 10).unwrap();
+                store.flush().unwrap();
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    for i in 20..60 {
+        let v = vectors_for(&format!("item{i}"), 2, 8);
+        let hit = store.search(&v[8..], 1).unwrap();
+        assert_eq!((hit[0].item, hit[0].offset), (i, 16), "item{i}");
+    }
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (stats.items, stats.signatures),
+        (56, 20 * 4 - 4 * 4 + 40 * 2)
+    );
+}
+
+#[test]
 fn deleting_the_graph_files_rebuilds_the_same_answers() {
     let dir = tempfile::tempdir().unwrap();
     let queries: Vec<Vec<f32>> = (0..20)
