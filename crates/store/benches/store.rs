@@ -1,34 +1,39 @@
-//! The signature store at scale (issue 4), through the public API users hit: `Store::create`
-//! and `add_item` (sled writes, serial graph inserts, graph dump), `Store::open`, `search`,
-//! `search_exact`, `stats`.
+//! The signature store at scale, through the API users hit: `SledStore::create` and `add_item`
+//! (catalog writes; the graph built in parallel batches at the final flush), `SledStore::open`,
+//! `search` at several beam widths, `search_exact`.
 //!
 //! `cargo bench -p latentid-store --bench store -- [--sizes 100000,1000000] [--queries 1000]
-//! [--exact-queries N] [--ef 32,64,128,256,512] [--noise 0.05] [--rebuild] [--real DIR]`
+//! [--exact-queries N] [--ef 32,64,128,256,512] [--noise 0.05] [--rebuild] [--real DIR]
+//! [--samples 20] [--measure-s 3]`
 //!
 //! For each size: seeded uniform vectors in [-1, 1]^32, stored as items of 500 signatures (a
-//! ~4 min track at one signature per 0.5 s). Two query sets: 1000 held-out random vectors, and
-//! 1000 stored vectors plus Gaussian noise (a distorted copy of a stored signature). recall@10 is
-//! measured against the exact top-10 of a flat in-memory scan, checked to equal `search_exact`'s
-//! on the queries timed through it (`--exact-queries`, default all). `search` is timed at each
-//! `--ef` (`SearchParams::ef`). Every timing is single-threaded. Open time is `Store::open` + the
-//! first search (which loads the graph) in a fresh process. The built index is cached under
-//! `CARGO_TARGET_TMPDIR`, keyed by its parameters, with its build time; `--rebuild` builds it
-//! again. Figures: benches/RESULTS.md, issue 4.
+//! ~4 min track at one signature per 0.5 s). Two query sets: held-out random vectors, and stored
+//! vectors plus Gaussian noise (a distorted copy of a stored signature). recall@10 is measured
+//! against the exact top 10 of a flat in-memory scan, itself checked against `search_exact` on
+//! the first `--exact-queries` queries (default all). Per-query times are criterion's (one query
+//! per iteration, cycling through the set, single-threaded): QPS is 1 / its mean, and its median
+//! is reported too. Build and open are one-off timings: the build is cached under
+//! `CARGO_TARGET_TMPDIR`, keyed by its parameters, with its time (`--rebuild` builds again); open
+//! is `SledStore::open` + the first search (which loads the graph) in fresh processes, median of
+//! 3. Figures: benches/RESULTS.md, "Signature store".
 //!
 //! `--real DIR` (an absolute path: cargo runs benches in the crate's directory) measures an
-//! existing index instead, copied first so the original is never written: its signatures,
-//! queried as stored signatures plus noise scaled to their spread; with `--rebuild` the copy's
-//! graph is rebuilt from its catalog first, timed.
+//! existing index instead, copied first so the original is never written (a format-1 copy is
+//! upgraded): its signatures, queried as stored signatures plus noise scaled to their spread;
+//! with `--rebuild` the copy's graph is rebuilt from its catalog first, timed.
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use latentid_store::{ItemKind, Manifest, Neighbour, NewItem, SearchParams, SledStore as Store};
+use clap::Parser;
+use criterion::Criterion;
+use latentid_store::{
+    AddOutcome, ItemId, ItemKind, Manifest, Neighbour, NewItem, SearchParams, SledStore, Store,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -39,66 +44,60 @@ const PER_ITEM: usize = 500;
 const K: usize = 10;
 const SEED: u64 = 4;
 
+/// The signature store at scale: recall against exact search, query speed, build and open.
+#[derive(Parser)]
 struct Args {
+    /// Index sizes in signatures (uniform random, 32 dims), multiples of 500.
+    #[arg(long, value_delimiter = ',', default_values_t = [100_000, 1_000_000])]
     sizes: Vec<usize>,
+    /// Queries per query set.
+    #[arg(long, default_value_t = 1000)]
     queries: usize,
+    /// How many of them `search_exact` answers (checked against the flat scan, and timed).
+    #[arg(long)]
     exact_queries: Option<usize>,
+    /// Search beam widths to measure.
+    #[arg(long = "ef", value_delimiter = ',', default_values_t = [32, 64, 128, 256, 512])]
     efs: Vec<usize>,
+    /// Standard deviation of the noise added to stored vectors (relative to uniform [-1, 1]).
+    #[arg(long, default_value_t = 0.05)]
     noise: f32,
+    /// Build the index (or, with --real, the copy's graph) again rather than reuse it.
+    #[arg(long)]
     rebuild: bool,
+    /// Measure this existing index (absolute path) instead of random vectors.
+    #[arg(long)]
     real: Option<PathBuf>,
-}
-
-fn parse_list(s: &str) -> Result<Vec<usize>> {
-    s.split(',')
-        .map(|x| {
-            x.trim()
-                .parse::<usize>()
-                .with_context(|| format!("bad number {x:?}"))
-        })
-        .collect()
-}
-
-fn parse_args(raw: &[String]) -> Result<Args> {
-    let mut a = Args {
-        sizes: vec![100_000, 1_000_000],
-        queries: 1000,
-        exact_queries: None,
-        efs: vec![32, 64, 128, 256, 512],
-        noise: 0.05,
-        rebuild: false,
-        real: None,
-    };
-    let mut it = raw.iter();
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--bench" => {}
-            "--sizes" => a.sizes = parse_list(val()?)?,
-            "--queries" => a.queries = val()?.parse()?,
-            "--exact-queries" => a.exact_queries = Some(val()?.parse()?),
-            "--ef" => a.efs = parse_list(val()?)?,
-            "--noise" => a.noise = val()?.parse()?,
-            "--rebuild" => a.rebuild = true,
-            "--real" => a.real = Some(PathBuf::from(val()?)),
-            other => bail!("unknown argument {other}"),
-        }
-    }
-    Ok(a)
+    /// criterion samples per timing.
+    #[arg(long, default_value_t = 20)]
+    samples: usize,
+    /// criterion measuring time per timing, seconds.
+    #[arg(long, default_value_t = 3.0)]
+    measure_s: f64,
+    /// Passed by `cargo bench`.
+    #[arg(long, hide = true)]
+    bench: bool,
+    /// Internal: open DIR and search QUERY (comma-separated) in this fresh process.
+    #[arg(long, hide = true, num_args = 2, allow_hyphen_values = true, value_names = ["DIR", "QUERY"])]
+    open_child: Option<Vec<String>>,
 }
 
 fn main() -> Result<()> {
-    let raw: Vec<String> = std::env::args().skip(1).collect();
-    if raw.first().map(String::as_str) == Some("--open-child") {
-        return open_child(&raw[1..]);
+    let args = Args::parse();
+    if let Some(child) = &args.open_child {
+        return open_child(Path::new(&child[0]), &child[1]);
     }
-    let args = parse_args(&raw)?;
+    let mut c = Criterion::default()
+        .sample_size(args.samples)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs_f64(args.measure_s))
+        .without_plots();
     println!("load average at start: {}", load_average());
     if let Some(dir) = &args.real {
-        bench_real(dir, &args)?;
+        bench_real(&mut c, dir, &args)?;
     } else {
         for &n in &args.sizes {
-            bench_random(n, &args)?;
+            bench_random(&mut c, n, &args)?;
         }
     }
     println!("load average at end: {}", load_average());
@@ -139,15 +138,7 @@ fn noisy_copies(
     (out, src)
 }
 
-/// Exact top-k rows of `base` for each query by a flat scan (parallel: it only builds the
-/// ground truth; the single-thread speed of a flat scan is timed separately).
-fn brute_force(base: &[f32], dim: usize, queries: &[f32], k: usize) -> Vec<Vec<usize>> {
-    queries
-        .par_chunks_exact(dim)
-        .map(|q| flat_top_k(base, dim, q, k))
-        .collect()
-}
-
+/// Exact top-k rows of `base` by a flat scan.
 fn flat_top_k(base: &[f32], dim: usize, q: &[f32], k: usize) -> Vec<usize> {
     let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
     for (i, v) in base.chunks_exact(dim).enumerate() {
@@ -161,7 +152,7 @@ fn flat_top_k(base: &[f32], dim: usize, q: &[f32], k: usize) -> Vec<usize> {
     best.into_iter().map(|x| x.1).collect()
 }
 
-// ---------------------------------------------------------------- index
+// ---------------------------------------------------------------- the random index
 
 fn new_item(i: usize) -> NewItem {
     NewItem {
@@ -175,41 +166,37 @@ fn new_item(i: usize) -> NewItem {
     }
 }
 
-/// Which stored row a search hit is: items were added in order, `PER_ITEM` rows each, with the
-/// row's place in its item as its offset.
-struct RowMap {
-    item_of_block: Vec<u64>,
-    block_of_item: HashMap<u64, usize>,
-    per_item: usize,
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BuildRecord {
+    vectors: usize,
+    build_s: f64,
+    /// Item ids in the order their blocks of `PER_ITEM` rows were added.
+    ids: Vec<ItemId>,
 }
 
-impl RowMap {
-    fn key(&self, row: usize) -> (u64, u32) {
-        (
-            self.item_of_block[row / self.per_item],
-            (row % self.per_item) as u32,
-        )
+/// The index of `base`, built (and timed) unless a cached one of the same size exists.
+fn cached_index(dir: &Path, base: &[f32], rebuild: bool) -> Result<(BuildRecord, bool)> {
+    let record = dir.with_extension("build.json");
+    if !rebuild && SledStore::exists(dir) {
+        if let Some(r) = std::fs::read(&record)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<BuildRecord>(&b).ok())
+            .filter(|r| r.vectors * DIM == base.len())
+        {
+            return Ok((r, true));
+        }
     }
-
-    fn row(&self, n: &Neighbour) -> Option<usize> {
-        self.block_of_item
-            .get(&n.item)
-            .map(|b| b * self.per_item + n.offset as usize)
-    }
-}
-
-fn build(dir: &Path, base: &[f32]) -> Result<(Duration, Vec<u64>)> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     let t = Instant::now();
-    let store = Store::create(dir, Manifest::new(ItemKind::Audio, DIM, "{}".into()))?;
+    let store = SledStore::create(dir, Manifest::new(ItemKind::Audio, DIM, "{}".into()))?;
     let offsets: Vec<u32> = (0..PER_ITEM as u32).collect();
-    let mut ids = Vec::new();
     let blocks = base.len() / (DIM * PER_ITEM);
+    let mut ids = Vec::new();
     for (i, chunk) in base.chunks_exact(DIM * PER_ITEM).enumerate() {
         match store.add_item(new_item(i), &offsets, chunk)? {
-            latentid_store::AddOutcome::Added(id) => ids.push(id),
+            AddOutcome::Added(id) => ids.push(id),
             other => bail!("item {i} was not added: {other:?}"),
         }
         if (i + 1) % (blocks / 10).max(1) == 0 {
@@ -221,34 +208,9 @@ fn build(dir: &Path, base: &[f32]) -> Result<(Duration, Vec<u64>)> {
         }
     }
     store.flush()?;
-    let took = t.elapsed();
-    drop(store);
-    Ok((took, ids))
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct BuildRecord {
-    vectors: usize,
-    build_s: f64,
-    ids: Vec<u64>,
-}
-
-/// The index for `base`, built (and timed) unless a cached one of the same parameters exists.
-fn cached_index(dir: &Path, base: &[f32], rebuild: bool) -> Result<(BuildRecord, bool)> {
-    let record = dir.with_extension("build.json");
-    if !rebuild && Store::exists(dir) {
-        if let Some(r) = std::fs::read(&record)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<BuildRecord>(&b).ok())
-            .filter(|r| r.vectors * DIM == base.len())
-        {
-            return Ok((r, true));
-        }
-    }
-    let (took, ids) = build(dir, base)?;
     let r = BuildRecord {
         vectors: base.len() / DIM,
-        build_s: took.as_secs_f64(),
+        build_s: t.elapsed().as_secs_f64(),
         ids,
     };
     std::fs::write(&record, serde_json::to_vec(&r)?)?;
@@ -257,201 +219,243 @@ fn cached_index(dir: &Path, base: &[f32], rebuild: bool) -> Result<(BuildRecord,
 
 // ---------------------------------------------------------------- measurements
 
-fn median(mut xs: Vec<f64>) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
+/// A query set, and for noisy copies the stored row each query was made from.
+struct QuerySet {
+    /// For criterion's ids and file names: `[a-z0-9-]`.
+    id: String,
+    label: String,
+    queries: Vec<f32>,
+    sources: Option<Vec<usize>>,
 }
 
-struct Timed<T> {
+/// What one search method achieved on one query set.
+struct Row {
+    method: String,
+    recall: f64,
+    timing: Timing,
+    /// Share of queries whose first hit is the row they were made from.
+    top1: Option<f64>,
+}
+
+#[derive(Clone, Copy)]
+struct Timing {
     qps: f64,
     median_us: f64,
-    results: Vec<T>,
 }
 
-/// Runs `f` on every query on this thread; QPS over the whole run, median per-query latency.
-fn timed<T>(
+/// Where criterion writes its results, as criterion finds it.
+fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_TARGET_TMPDIR")).join(".."),
+        PathBuf::from,
+    );
+    target.join("criterion")
+}
+
+/// Times `f` with criterion, one query per iteration, cycling through `queries`; reads back
+/// criterion's mean and median.
+fn time<T>(
+    c: &mut Criterion,
+    group: &str,
+    name: &str,
     queries: &[f32],
     dim: usize,
-    mut f: impl FnMut(&[f32]) -> Result<T>,
-) -> Result<Timed<T>> {
-    let mut lat = Vec::new();
-    let mut results = Vec::new();
-    let t = Instant::now();
-    for q in queries.chunks_exact(dim) {
-        let s = Instant::now();
-        results.push(f(q)?);
-        lat.push(s.elapsed().as_secs_f64() * 1e6);
-    }
-    let total = t.elapsed().as_secs_f64();
-    Ok(Timed {
-        qps: results.len() as f64 / total,
-        median_us: median(lat),
-        results,
+    mut f: impl FnMut(&[f32]) -> T,
+) -> Result<Timing> {
+    let nq = queries.len() / dim;
+    let mut g = c.benchmark_group(group);
+    g.bench_function(name, |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let q = &queries[(i % nq) * dim..][..dim];
+            i += 1;
+            f(q)
+        })
+    });
+    g.finish();
+    let path = criterion_dir()
+        .join(group)
+        .join(name)
+        .join("new")
+        .join("estimates.json");
+    let text = std::fs::read(&path).with_context(|| format!("criterion's {}", path.display()))?;
+    let est: serde_json::Value = serde_json::from_slice(&text)?;
+    let ns = |stat: &str| {
+        est[stat]["point_estimate"]
+            .as_f64()
+            .with_context(|| format!("no {stat} in {}", path.display()))
+    };
+    Ok(Timing {
+        qps: 1e9 / ns("mean")?,
+        median_us: ns("median")? / 1e3,
     })
 }
 
-fn recall(found: &[Vec<Neighbour>], truth: &[Vec<(u64, u32)>]) -> f64 {
+fn keys(ns: &[Neighbour]) -> Vec<(ItemId, u32)> {
+    ns.iter().map(|n| (n.item, n.offset)).collect()
+}
+
+fn recall(found: &[Vec<(ItemId, u32)>], truth: &[Vec<(ItemId, u32)>]) -> f64 {
     let mut hit = 0;
     let mut all = 0;
     for (f, t) in found.iter().zip(truth) {
         all += t.len();
-        hit += t
-            .iter()
-            .filter(|k| f.iter().take(t.len()).any(|n| (n.item, n.offset) == **k))
-            .count();
+        hit += t.iter().filter(|k| f.contains(k)).count();
     }
     hit as f64 / all.max(1) as f64
 }
 
-/// How many queries got exactly the same top-k list from both.
-fn same_lists(a: &[Vec<(u64, u32)>], b: &[Vec<(u64, u32)>]) -> usize {
-    a.iter().zip(b).filter(|(x, y)| x == y).count()
-}
-
-/// Only the keys are kept: a result of `search_exact` holds on to a buffer as large as the
-/// whole index (its top-k is collected in place), so 1000 of them would take gigabytes.
-fn keys(ns: &[Neighbour]) -> Vec<(u64, u32)> {
-    ns.iter().map(|n| (n.item, n.offset)).collect()
-}
-
-struct QuerySet<'a> {
-    name: &'a str,
-    queries: Vec<f32>,
-    /// The stored row each query was made from, for noisy copies.
-    sources: Option<Vec<usize>>,
-}
-
-/// Recall and speed of one query set against a store; prints a table row per setting.
-#[allow(clippy::too_many_arguments)]
-fn measure_set(
-    store: &mut Store,
+/// Recall and speed of every method on every query set. `row_key[r]` is stored row `r`'s
+/// (item, offset). The store comes back searching at the default parameters.
+fn measure(
+    c: &mut Criterion,
+    mut store: SledStore,
     base: &[f32],
     dim: usize,
-    map: &RowMap,
-    set: &QuerySet,
-    exact_queries: usize,
-    efs: &[usize],
-    out: &mut Vec<String>,
-) -> Result<()> {
-    let nq = set.queries.len() / dim;
-    let m = exact_queries.min(nq);
-    rss_note("before this query set");
-    eprintln!("  [{}] exact search on {m} of {nq} queries", set.name);
-    let exact = timed(&set.queries[..m * dim], dim, |q| {
-        Ok(keys(&store.search_exact(q, K)?))
-    })?;
-    rss_note("after search_exact");
-    let t = Instant::now();
-    let truth_rows = brute_force(base, dim, &set.queries, K);
-    eprintln!(
-        "  [{}] flat ground truth in {:.1} s (parallel)",
-        set.name,
-        t.elapsed().as_secs_f64()
-    );
-    let truth: Vec<Vec<(u64, u32)>> = truth_rows
-        .iter()
-        .map(|r| r.iter().map(|&i| map.key(i)).collect())
-        .collect();
-    // The flat scan must agree with the store's own exact search where both ran.
-    let agree = same_lists(&exact.results, &truth);
-    let flat_n = m.clamp(1, 200).min(nq);
-    rss_note("after search_exact and the ground truth");
-    let flat = timed(&set.queries[..flat_n * dim], dim, |q| {
-        Ok(flat_top_k(base, dim, q, K))
-    })?;
-    println!(
-        "[{}] search_exact: {m} queries, {:.2} QPS, median {:.0} µs; flat in-memory scan (1 thread): {flat_n} queries, {:.1} QPS; \
-         search_exact == flat top-10 on {agree}/{m}",
-        set.name, exact.qps, exact.median_us, flat.qps
-    );
-    for &ef in efs {
-        let hnsw = timed_search(store, &set.queries, dim, ef)?;
-        let r = recall(&hnsw.results, &truth);
-        let top1 = set.sources.as_ref().map(|src| {
-            hnsw.results
-                .iter()
-                .zip(src)
-                .filter(|(res, &s)| res.first().and_then(|n| map.row(n)) == Some(s))
-                .count() as f64
-                / nq as f64
+    row_key: &[(ItemId, u32)],
+    sets: &[QuerySet],
+    args: &Args,
+) -> Result<(SledStore, Vec<Vec<Row>>)> {
+    let mut rows: Vec<Vec<Row>> = sets.iter().map(|_| Vec::new()).collect();
+    let mut truths = Vec::new();
+    for (set, out) in sets.iter().zip(&mut rows) {
+        let t = Instant::now();
+        let truth: Vec<Vec<(ItemId, u32)>> = set
+            .queries
+            .par_chunks_exact(dim)
+            .map(|q| {
+                flat_top_k(base, dim, q, K)
+                    .into_iter()
+                    .map(|i| row_key[i])
+                    .collect()
+            })
+            .collect();
+        eprintln!(
+            "  [{}] flat ground truth in {:.1} s (parallel)",
+            set.label,
+            t.elapsed().as_secs_f64()
+        );
+        let m = args.exact_queries.unwrap_or(args.queries).min(truth.len());
+        let exact: Vec<_> = set.queries[..m * dim]
+            .chunks_exact(dim)
+            .map(|q| Ok(keys(&store.search_exact(q, K)?)))
+            .collect::<Result<_>>()?;
+        let agree = exact.iter().zip(&truth).filter(|(a, b)| a == b).count();
+        println!("[{}] search_exact == flat top-10 on {agree}/{m}", set.label);
+        rss_note("after search_exact");
+        let timing = time(
+            c,
+            &set.id,
+            "search-exact",
+            &set.queries[..m * dim],
+            dim,
+            |q| store.search_exact(q, K),
+        )?;
+        out.push(Row {
+            method: format!("search_exact ({m} queries)"),
+            recall: recall(&exact, &truth[..m]),
+            timing,
+            top1: None,
         });
-        out.push(format!(
-            "| {} | {} | {:.4} | {:.0} | {:.0} | {:.1}× | {:.1}× | {} |",
-            set.name,
-            search_label(ef),
-            r,
-            hnsw.qps,
-            hnsw.median_us,
-            hnsw.qps / exact.qps,
-            hnsw.qps / flat.qps,
-            top1.map(|t| format!("{t:.4}"))
-                .unwrap_or_else(|| "–".into()),
-        ));
+        let timing = time(c, &set.id, "flat-scan", &set.queries, dim, |q| {
+            flat_top_k(base, dim, q, K)
+        })?;
+        out.push(Row {
+            method: "flat in-memory scan, not the store".into(),
+            recall: 1.0,
+            timing,
+            top1: None,
+        });
+        truths.push(truth);
     }
-    out.push(format!(
-        "| {} | search_exact ({m} queries) | 1 | {:.2} | {:.0} | 1× | – | – |",
-        set.name, exact.qps, exact.median_us
-    ));
-    out.push(format!(
-        "| {} | flat in-memory scan, not the store ({flat_n} queries) | 1 | {:.1} | {:.0} | – | 1× | – |",
-        set.name, flat.qps, flat.median_us
-    ));
-    Ok(())
+    for &ef in &args.efs {
+        store = store.with_search_params(SearchParams {
+            ef,
+            ..SearchParams::default()
+        });
+        for ((set, out), truth) in sets.iter().zip(&mut rows).zip(&truths) {
+            let found: Vec<Vec<Neighbour>> = set
+                .queries
+                .chunks_exact(dim)
+                .map(|q| store.search(q, K))
+                .collect::<latentid_store::Result<_>>()?;
+            let top1 = set.sources.as_ref().map(|src| {
+                let first = found.iter().zip(src);
+                first
+                    .filter(|(res, &s)| res.first().map(|n| (n.item, n.offset)) == Some(row_key[s]))
+                    .count() as f64
+                    / src.len() as f64
+            });
+            let found: Vec<_> = found.iter().map(|f| keys(f)).collect();
+            let timing = time(
+                c,
+                &set.id,
+                &format!("search-ef{ef}"),
+                &set.queries,
+                dim,
+                |q| store.search(q, K),
+            )?;
+            let default = if ef == SearchParams::default().ef {
+                " (default)"
+            } else {
+                ""
+            };
+            out.push(Row {
+                method: format!("search, ef {ef}{default}"),
+                recall: recall(&found, truth),
+                timing,
+                top1,
+            });
+        }
+    }
+    Ok((store.with_search_params(SearchParams::default()), rows))
 }
 
-/// `search` with beam width `ef` on every query (a quarter of them first, to warm up); the
-/// store is left at the default parameters.
-fn timed_search(
-    store: &mut Store,
-    queries: &[f32],
-    dim: usize,
-    ef: usize,
-) -> Result<Timed<Vec<Neighbour>>> {
-    store.set_search_params(SearchParams {
-        ef,
-        ..SearchParams::default()
-    });
-    let nq = queries.len() / dim;
-    timed(&queries[..(nq / 4).max(1) * dim], dim, |q| {
-        Ok(store.search(q, K)?)
-    })?;
-    let t = timed(queries, dim, |q| Ok(store.search(q, K)?));
-    store.set_search_params(SearchParams::default());
-    t
-}
-
-fn search_label(ef: usize) -> String {
-    if ef == SearchParams::default().ef {
-        format!("search, ef {ef} (default)")
-    } else {
-        format!("search, ef {ef}")
+fn print_table(sets: &[QuerySet], rows: &[Vec<Row>]) {
+    println!("\n| queries | method | recall@10 | QPS (1 thread) | median µs | × search_exact | × flat scan | top-1 = source |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (set, rows) in sets.iter().zip(rows) {
+        let exact = rows[0].timing.qps;
+        let flat = rows[1].timing.qps;
+        for r in rows.iter().skip(2).chain(&rows[..2]) {
+            println!(
+                "| {} | {} | {:.4} | {:.1} | {:.0} | {:.1}× | {:.1}× | {} |",
+                set.label,
+                r.method,
+                r.recall,
+                r.timing.qps,
+                r.timing.median_us,
+                r.timing.qps / exact,
+                r.timing.qps / flat,
+                r.top1.map_or("–".into(), |t| format!("{t:.4}")),
+            );
+        }
     }
 }
 
-/// Share of `sample` stored rows (seeded pick) that `search` at the default parameters returns
-/// as their own nearest neighbour when queried with their exact vector. A point the graph
-/// cannot reach (orphaned by a parallel insert race) fails this.
+/// Share of `sample` stored rows (seeded pick) that `search` returns as their own nearest
+/// neighbour when queried with their exact vector. A point the graph cannot reach (orphaned by
+/// a parallel insert race) fails this; exact duplicates tie at distance 0 and count as found.
 fn self_retrieval(
-    store: &Store,
+    store: &SledStore,
     base: &[f32],
     dim: usize,
+    row_key: &[(ItemId, u32)],
     sample: usize,
-    is_row: impl Fn(&Neighbour, usize) -> bool,
 ) -> Result<(usize, usize)> {
     let rows = base.len() / dim;
     let mut rng = StdRng::seed_from_u64(SEED + 1);
-    let mut found = 0;
     let m = sample.min(rows);
+    let mut found = 0;
     for _ in 0..m {
         let r = rng.random_range(0..rows);
         let hits = store.search(&base[r * dim..(r + 1) * dim], 1)?;
-        // Exact duplicates of a row would tie at distance 0; count those as found too.
         if hits
             .first()
-            .is_some_and(|n| is_row(n, r) || n.distance == 0.0)
+            .is_some_and(|n| (n.item, n.offset) == row_key[r] || n.distance == 0.0)
         {
             found += 1;
         }
@@ -459,30 +463,18 @@ fn self_retrieval(
     Ok((found, m))
 }
 
-fn table_header() -> Vec<String> {
-    vec![
-        "| queries | method | recall@10 | QPS (1 thread) | median µs | × search_exact | × flat scan | top-1 = source |".into(),
-        "| --- | --- | --- | --- | --- | --- | --- | --- |".into(),
-    ]
-}
-
-/// `Store::open` + the first search in fresh processes: (median open ms, median first-search
-/// ms, child peak RSS MB).
+/// `SledStore::open` + the first search in fresh processes: (median open ms, median
+/// first-search ms, median child peak RSS MB).
 fn open_times(dir: &Path, query: &[f32], runs: usize) -> Result<(f64, f64, f64)> {
-    let exe = std::env::current_exe()?;
-    let q = query
-        .iter()
-        .map(|x| x.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let q: Vec<String> = query.iter().map(|x| x.to_string()).collect();
     let mut open = Vec::new();
     let mut first = Vec::new();
     let mut rss = Vec::new();
     for _ in 0..runs {
-        let out = Command::new(&exe)
+        let out = Command::new(std::env::current_exe()?)
             .arg("--open-child")
             .arg(dir)
-            .arg(&q)
+            .arg(q.join(","))
             .output()?;
         if !out.status.success() {
             bail!(
@@ -503,16 +495,13 @@ fn open_times(dir: &Path, query: &[f32], runs: usize) -> Result<(f64, f64, f64)>
     Ok((median(open), median(first), median(rss)))
 }
 
-fn open_child(args: &[String]) -> Result<()> {
-    let dir = PathBuf::from(args.first().context("--open-child DIR QUERY")?);
-    let q: Vec<f32> = args
-        .get(1)
-        .context("--open-child DIR QUERY")?
+fn open_child(dir: &Path, query: &str) -> Result<()> {
+    let q: Vec<f32> = query
         .split(',')
         .map(|x| x.parse::<f32>())
         .collect::<std::result::Result<_, _>>()?;
     let t = Instant::now();
-    let store = Store::open(&dir)?;
+    let store = SledStore::open(dir)?;
     let open = t.elapsed();
     let t = Instant::now();
     let hits = store.search(&q, K)?;
@@ -529,7 +518,14 @@ fn open_child(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Bytes of the graph dump (flat files in DIR/graph; `Stats::bytes_on_disk` is the whole index).
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+// ---------------------------------------------------------------- the process
+
+/// Bytes of the graph dump (`Stats::bytes_on_disk` is the whole index).
 fn graph_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir.join("graph"))
         .map(|rd| {
@@ -574,7 +570,17 @@ fn work_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("store-bench")
 }
 
-fn bench_random(n: usize, args: &Args) -> Result<()> {
+fn print_open(dir: &Path, query: &[f32]) -> Result<()> {
+    let (open_ms, first_ms, child_rss) = open_times(dir, query, 3)?;
+    println!(
+        "open (fresh process, median of 3): SledStore::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- the two benchmarks
+
+fn bench_random(c: &mut Criterion, n: usize, args: &Args) -> Result<()> {
     if n % PER_ITEM != 0 {
         bail!("--sizes must be multiples of {PER_ITEM}");
     }
@@ -587,52 +593,36 @@ fn bench_random(n: usize, args: &Args) -> Result<()> {
     std::fs::create_dir_all(work_dir())?;
     let dir = work_dir().join(format!("uniform-d{DIM}-n{n}-per{PER_ITEM}-seed{SEED}"));
     let (rec, cached) = cached_index(&dir, &base, args.rebuild)?;
-    let graph = graph_bytes(&dir);
-    let (open_ms, first_ms, child_rss) = open_times(&dir, &held_out[..DIM], 3)?;
+    let row_key: Vec<(ItemId, u32)> = (0..n)
+        .map(|r| (rec.ids[r / PER_ITEM], (r % PER_ITEM) as u32))
+        .collect();
 
-    let mut store = Store::open(&dir)?;
+    let store = SledStore::open(&dir)?;
     rss_note("after open");
+    store.load_graph()?;
+    rss_note("after loading the graph");
     let stats = store.stats()?;
-    rss_note("after stats (loads the graph)");
     if stats.signatures != n {
         bail!("index holds {} signatures, not {n}", stats.signatures);
     }
-    let map = RowMap {
-        block_of_item: rec.ids.iter().enumerate().map(|(b, &id)| (id, b)).collect(),
-        item_of_block: rec.ids.clone(),
-        per_item: PER_ITEM,
-    };
-    let exact_queries = args.exact_queries.unwrap_or(args.queries);
-    let mut rows = table_header();
-    for set in [
+    let sets = [
         QuerySet {
-            name: "held-out random",
-            queries: held_out.clone(),
+            id: format!("store-n{n}-held-out"),
+            label: "held-out random".into(),
+            queries: held_out,
             sources: None,
         },
         QuerySet {
-            name: &format!("stored + N(0, {}²) noise", args.noise),
-            queries: noisy.clone(),
-            sources: Some(sources.clone()),
+            id: format!("store-n{n}-noisy"),
+            label: format!("stored + N(0, {}²) noise", args.noise),
+            queries: noisy,
+            sources: Some(sources),
         },
-    ] {
-        measure_set(
-            &mut store,
-            &base,
-            DIM,
-            &map,
-            &set,
-            exact_queries,
-            &args.efs,
-            &mut rows,
-        )?;
-    }
-    let (found, sampled) =
-        self_retrieval(&store, &base, DIM, 10_000, |n, r| map.row(n) == Some(r))?;
-    println!();
-    for r in rows {
-        println!("{r}");
-    }
+    ];
+    let (store, rows) = measure(c, store, &base, DIM, &row_key, &sets, args)?;
+    let (found, sampled) = self_retrieval(&store, &base, DIM, &row_key, 10_000)?;
+    drop(store);
+    print_table(&sets, &rows);
     println!(
         "\nself-retrieval (a stored vector as the query, default ef): {found}/{sampled} find themselves first"
     );
@@ -647,9 +637,8 @@ fn bench_random(n: usize, args: &Args) -> Result<()> {
             ""
         }
     );
-    println!(
-        "open (fresh process, median of 3): Store::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
-    );
+    print_open(&dir, &sets[0].queries[..DIM])?;
+    let graph = graph_bytes(&dir);
     println!(
         "on disk: {} bytes = {:.0} B/vector (catalog {:.0} B/vector, graph {:.0} B/vector; raw f32 vector = {} B)",
         stats.bytes_on_disk,
@@ -675,8 +664,23 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn bench_real(src: &Path, args: &Args) -> Result<()> {
-    if !Store::exists(src) {
+/// Sigma for noise of `noise` relative to uniform [-1, 1] (sd 0.577), scaled to the data's
+/// mean per-coordinate standard deviation.
+fn scaled_sigma(base: &[f32], dim: usize, noise: f32) -> f32 {
+    let n = (base.len() / dim) as f64;
+    let sd = (0..dim)
+        .map(|j| {
+            let col = || base.iter().skip(j).step_by(dim).map(|&x| x as f64);
+            let mean = col().sum::<f64>() / n;
+            (col().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt()
+        })
+        .sum::<f64>()
+        / dim as f64;
+    (noise as f64 / 0.577 * sd) as f32
+}
+
+fn bench_real(c: &mut Criterion, src: &Path, args: &Args) -> Result<()> {
+    if !SledStore::exists(src) {
         bail!("no index at {}", src.display());
     }
     let dir = work_dir().join("real-copy");
@@ -684,113 +688,46 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     copy_dir(src, &dir)?;
-    // With --rebuild the copy's graph (built by whichever version made the index) is built
-    // again from the catalog, timed.
     if args.rebuild {
         std::fs::remove_dir_all(dir.join("graph")).ok();
     }
-    let store = Store::open(&dir)?;
+    let store = SledStore::open(&dir)?;
     let t = Instant::now();
-    store.stats()?;
+    store.load_graph()?;
     let graph_build = args.rebuild.then(|| t.elapsed());
     store.flush()?;
     let dim = store.manifest().latent_dim;
-    let mut base = Vec::new();
     // Items hold different numbers of signatures: key every row directly.
+    let mut base = Vec::new();
     let mut row_key = Vec::new();
     let items = store.items()?;
     for item in &items {
         let (offsets, v) = store.signatures(item.id)?;
-        for o in offsets {
-            row_key.push((item.id, o));
-        }
+        row_key.extend(offsets.into_iter().map(|o| (item.id, o)));
         base.extend(v);
     }
-    let n = base.len() / dim;
+    let n = row_key.len();
     println!(
         "\n## real signatures: {} ({n} signatures of {dim} dims, {} items)\n",
         src.display(),
         items.len()
     );
-    drop(store);
-    let (open_ms, first_ms, child_rss) = open_times(&dir, &base[..dim], 3)?;
-    let mut store = Store::open(&dir)?;
-    // Noise scaled to the data: sigma = noise × the mean per-coordinate standard deviation.
-    let mean: Vec<f64> = (0..dim)
-        .map(|j| {
-            base.iter()
-                .skip(j)
-                .step_by(dim)
-                .map(|&x| x as f64)
-                .sum::<f64>()
-                / n as f64
-        })
-        .collect();
-    let sd = (0..dim)
-        .map(|j| {
-            (base
-                .iter()
-                .skip(j)
-                .step_by(dim)
-                .map(|&x| (x as f64 - mean[j]).powi(2))
-                .sum::<f64>()
-                / n as f64)
-                .sqrt()
-        })
-        .sum::<f64>()
-        / dim as f64;
-    let sigma = (args.noise as f64 / 0.577 * sd) as f32;
+    let sigma = scaled_sigma(&base, dim, args.noise);
     let mut rng = StdRng::seed_from_u64(SEED);
     let (noisy, sources) = noisy_copies(&mut rng, &base, dim, args.queries, sigma);
-    let key_of_row: HashMap<(u64, u32), usize> =
-        row_key.iter().enumerate().map(|(i, k)| (*k, i)).collect();
-    let truth_rows = brute_force(&base, dim, &noisy, K);
-    let truth: Vec<Vec<(u64, u32)>> = truth_rows
-        .iter()
-        .map(|r| r.iter().map(|&i| row_key[i]).collect())
-        .collect();
-    let m = args.exact_queries.unwrap_or(args.queries).min(args.queries);
-    let exact = timed(&noisy[..m * dim], dim, |q| {
-        Ok(keys(&store.search_exact(q, K)?))
-    })?;
-    let agree = same_lists(&exact.results, &truth);
-    let mut rows = table_header();
-    for &ef in &args.efs {
-        let t = timed_search(&mut store, &noisy, dim, ef)?;
-        let r = recall(&t.results, &truth);
-        let top1 = t
-            .results
-            .iter()
-            .zip(&sources)
-            .filter(|(res, &s)| {
-                res.first()
-                    .and_then(|n| key_of_row.get(&(n.item, n.offset)))
-                    == Some(&s)
-            })
-            .count() as f64
-            / sources.len() as f64;
-        rows.push(format!(
-            "| stored + noise (σ {sigma:.3}) | {} | {r:.4} | {:.0} | {:.0} | {:.1}× | – | {top1:.4} |",
-            search_label(ef),
-            t.qps,
-            t.median_us,
-            t.qps / exact.qps
-        ));
-    }
-    rows.push(format!(
-        "| stored + noise (σ {sigma:.3}) | search_exact ({m} queries) | 1 | {:.2} | {:.0} | 1× | – | – |",
-        exact.qps, exact.median_us
-    ));
-    let (found, sampled) = self_retrieval(&store, &base, dim, 10_000, |n, r| {
-        row_key[r] == (n.item, n.offset)
-    })?;
-    println!("search_exact == flat top-10 on {agree}/{m}");
-    for r in rows {
-        println!("{r}");
-    }
+    let sets = [QuerySet {
+        id: "store-real-noisy".into(),
+        label: format!("stored + noise (σ {sigma:.3})"),
+        queries: noisy,
+        sources: Some(sources),
+    }];
+    let (store, rows) = measure(c, store, &base, dim, &row_key, &sets, args)?;
+    let (found, sampled) = self_retrieval(&store, &base, dim, &row_key, 10_000)?;
     let stats = store.stats()?;
+    drop(store);
+    print_table(&sets, &rows);
     println!(
-        "self-retrieval (a stored vector as the query, default ef): {found}/{sampled} find themselves first"
+        "\nself-retrieval (a stored vector as the query, default ef): {found}/{sampled} find themselves first"
     );
     if let Some(b) = graph_build {
         println!(
@@ -799,9 +736,7 @@ fn bench_real(src: &Path, args: &Args) -> Result<()> {
             n as f64 / b.as_secs_f64()
         );
     }
-    println!(
-        "open (fresh process, median of 3): Store::open {open_ms:.0} ms + first search {first_ms:.2} ms; child peak RSS {child_rss:.0} MB"
-    );
+    print_open(&dir, &base[..dim])?;
     println!(
         "on disk: {:.0} B/vector",
         stats.bytes_on_disk as f64 / n as f64

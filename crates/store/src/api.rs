@@ -16,10 +16,14 @@ pub trait Store: Send + Sync {
 
     // --- what the index is
 
+    /// What the index is: kind, latent size, feature parameters, model hash, extras.
     fn manifest(&self) -> Manifest;
+    /// Replaces the manifest, durably. Its `format_version` is the store's own: the current
+    /// format is written whatever the one given says.
     fn set_manifest(&self, manifest: &Manifest) -> Result<()>;
     /// The stored model: its config (JSON) and weights, if one was trained.
     fn model(&self) -> Result<Option<(String, Vec<u8>)>>;
+    /// Stores a model (its config as JSON and its weights), durably.
     fn set_model(&self, config_json: &str, weights: &[u8]) -> Result<()>;
 
     // --- items and their signatures
@@ -35,17 +39,21 @@ pub trait Store: Send + Sync {
     fn reset_signatures(&self, latent_dim: usize) -> Result<()>;
     /// Removes an item; its signatures disappear from results at once.
     fn remove(&self, id: ItemId) -> Result<Item>;
+    /// A live item, or `None` (never stored, or removed).
     fn item(&self, id: ItemId) -> Result<Option<Item>>;
     /// Live items in id order.
     fn items(&self) -> Result<Vec<Item>>;
+    /// The live item with this content hash.
     fn find_hash(&self, content_hash: &str) -> Result<Option<ItemId>>;
+    /// The live item stored from this path (as it was given to `add_item`).
     fn find_path(&self, path: &Path) -> Result<Option<ItemId>>;
     /// An item's signatures: offsets and the flat vectors, in offset order.
     fn signatures(&self, id: ItemId) -> Result<(Vec<u32>, Vec<f32>)>;
 
     // --- search
 
-    /// The `k` nearest live signatures of each query (row-major `queries`), nearest first.
+    /// The `k` nearest live signatures of each query (row-major `queries`), nearest first;
+    /// approximate in a [`crate::SledStore`] (see [`crate::SearchParams`]).
     fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Neighbour>>>;
     /// [`Store::search_batch`] for one query.
     fn search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
@@ -57,6 +65,7 @@ pub trait Store: Send + Sync {
 
     // --- housekeeping
 
+    /// Counts and sizes, cheap enough for a status line (never loads a search graph).
     fn stats(&self) -> Result<Stats>;
     /// Grows with every write that changes what a search can find (add, replace, remove,
     /// reset); anything derived from the signatures (a calibration) is stale once it moved.

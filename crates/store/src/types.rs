@@ -1,13 +1,15 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-/// Bumped whenever the on-disk layout changes; older indexes are refused with a message
-/// that says to re-index (see indexes/README.md).
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk layout this crate writes, bumped with any change to it (indexes/README.md).
+/// Opening an index of version 1 upgrades it in place; any other version is refused.
+pub const FORMAT_VERSION: u32 = 2;
 
-/// Serialised as "audio" / "image" (indexes of format 1 wrote "Audio" / "Image").
+/// What an index holds: one kind per index. Serialised as "audio" / "image" (manifests of
+/// format 1 say "Audio" / "Image").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemKind {
@@ -30,17 +32,21 @@ impl ItemKind {
 /// What an index is: kept beside the data so queries are computed like the index was.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The layout the index is written in ([`FORMAT_VERSION`]).
     pub format_version: u32,
     pub kind: ItemKind,
+    /// Values per signature.
     pub latent_dim: usize,
     /// Feature parameters as JSON, opaque to the store.
     pub feature_params: String,
+    /// Hash of the stored model, once there is one.
     pub model_hash: Option<String>,
     /// Free-form settings, such as the calibrated "no match" threshold.
     pub extra: BTreeMap<String, String>,
 }
 
 impl Manifest {
+    /// A manifest of the current format, without model or extras.
     pub fn new(kind: ItemKind, latent_dim: usize, feature_params: String) -> Self {
         Self {
             format_version: FORMAT_VERSION,
@@ -53,20 +59,48 @@ impl Manifest {
     }
 }
 
+/// An item's id: handed out in increasing order, never reused.
 pub type ItemId = u64;
 
+/// An item to store, as [`Store::add_item`](crate::Store::add_item) takes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewItem {
     /// Canonical absolute path.
     pub path: PathBuf,
+    /// What results call it (the file stem).
     pub name: String,
+    /// Hex BLAKE3 of the file's bytes: the same bytes are stored once.
     pub content_hash: String,
     pub kind: ItemKind,
+    /// Audio length in seconds.
     pub duration_s: Option<f32>,
+    /// Image size in pixels.
     pub width: Option<u32>,
     pub height: Option<u32>,
 }
 
+impl NewItem {
+    /// The stored item: given its id and signature count, added now.
+    pub(crate) fn into_item(self, id: ItemId, signatures: usize) -> Item {
+        Item {
+            id,
+            path: self.path,
+            name: self.name,
+            content_hash: self.content_hash,
+            kind: self.kind,
+            duration_s: self.duration_s,
+            width: self.width,
+            height: self.height,
+            // A clock set before 1970 records the item as added at 0 rather than refusing it.
+            added_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            signatures,
+        }
+    }
+}
+
+/// A stored item. Stored as JSON: a field added later needs `#[serde(default)]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub id: ItemId,
@@ -77,12 +111,16 @@ pub struct Item {
     pub duration_s: Option<f32>,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// When it was added, in seconds since 1970.
     pub added_unix: u64,
+    /// How many signatures it has.
     pub signatures: usize,
 }
 
+/// What [`Store::add_item`](crate::Store::add_item) did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AddOutcome {
+    /// Stored under this id.
     Added(ItemId),
     /// The same bytes are already stored as this item; nothing was written.
     Duplicate(ItemId),
@@ -97,14 +135,16 @@ pub struct Neighbour {
     pub distance: f32,
 }
 
+/// What [`Store::stats`](crate::Store::stats) counts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stats {
+    /// Live items.
     pub items: usize,
+    /// Live signatures.
     pub signatures: usize,
     /// Removed signatures still in the graph (filtered out of results).
     pub tombstoned: usize,
     pub latent_dim: usize,
+    /// Size of the index directory (0 in memory).
     pub bytes_on_disk: u64,
-    /// Whether the persisted graph file matches the catalog.
-    pub graph_fresh: bool,
 }

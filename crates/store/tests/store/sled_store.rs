@@ -1,4 +1,5 @@
-#![allow(clippy::unwrap_used)]
+//! What only the sled store does: persistence across reopening, the HNSW graph as a cache,
+//! format versions, other processes.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -6,40 +7,15 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-#[allow(unused_imports)]
-use latentid_store::SledStore as Store;
 use latentid_store::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn manifest(dim: usize) -> Manifest {
-    Manifest::new(ItemKind::Audio, dim, "{}".into())
-}
-
-fn item(hash: &str) -> NewItem {
-    NewItem {
-        path: format!("/music/{hash}.ogg").into(),
-        name: hash.into(),
-        content_hash: hash.into(),
-        kind: ItemKind::Audio,
-        duration_s: Some(10.0),
-        width: None,
-        height: None,
-    }
-}
-
-/// Deterministic vectors for an item, so another process can recompute them.
-fn vectors_for(hash: &str, n: usize, dim: usize) -> Vec<f32> {
-    let seed = hash.bytes().fold(1469598103934665603u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(1099511628211)
-    });
-    let mut rng = StdRng::seed_from_u64(seed);
-    (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect()
-}
+use crate::{item, manifest, vectors_for};
 
 /// A store of `items` items with `per` random signatures each.
-fn filled(dir: &Path, items: usize, per: usize, dim: usize) -> Store {
-    let store = Store::create(dir, manifest(dim)).unwrap();
+fn filled(dir: &Path, items: usize, per: usize, dim: usize) -> SledStore {
+    let store = SledStore::create(dir, manifest(dim)).unwrap();
     for i in 0..items {
         let h = format!("item{i}");
         let offsets: Vec<u32> = (0..per as u32).map(|o| o * 16).collect();
@@ -50,7 +26,7 @@ fn filled(dir: &Path, items: usize, per: usize, dim: usize) -> Store {
     store
 }
 
-fn recall_at_10(store: &Store, queries: usize, dim: usize) -> f64 {
+fn recall_at_10(store: &SledStore, queries: usize, dim: usize) -> f64 {
     let mut rng = StdRng::seed_from_u64(99);
     let mut hit = 0;
     for _ in 0..queries {
@@ -83,10 +59,9 @@ fn an_index_survives_closing_and_answers_the_same() {
         store.flush().unwrap();
         store.search(&q, 5).unwrap()
     };
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.search(&q, 5).unwrap(), before);
     assert_eq!(store.items().unwrap().len(), 50);
-    assert!(store.stats().unwrap().graph_fresh);
     let (offsets, vectors) = store.signatures(3).unwrap();
     assert_eq!(offsets, (0..8).map(|o| o * 16).collect::<Vec<u32>>());
     assert_eq!(vectors, vectors_for("item3", 8, 16));
@@ -96,33 +71,122 @@ fn an_index_survives_closing_and_answers_the_same() {
 fn removed_items_never_come_back_in_results() {
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path(), 40, 5, 8);
-    let removed: Vec<ItemId> = (0..40).step_by(3).collect();
-    for &id in &removed {
-        store.remove(id).unwrap();
-    }
-    let check = |store: &Store| {
+    // The dump holds every signature: what is removed now must be hidden by tombstones.
+    store.flush().unwrap();
+    let check = |store: &SledStore, removed: &[ItemId]| {
         for i in 0..40 {
             let q = &vectors_for(&format!("item{i}"), 5, 8)[..8];
-            for n in store.search(q, 20).unwrap() {
+            let hits = store.search(q, 20).unwrap();
+            assert_eq!(hits.len(), 20, "removed signatures took live ones' places");
+            for n in hits {
                 assert!(
                     !removed.contains(&n.item),
-                    "tombstoned item {} returned",
+                    "removed item {} returned",
                     n.item
                 );
             }
         }
     };
-    check(&store);
+    // 7 items of 40: under a fifth of the graph, so tombstones stay, across reopening too.
+    let mut removed: Vec<ItemId> = (0..40).step_by(6).collect();
+    for &id in &removed {
+        store.remove(id).unwrap();
+    }
+    check(&store, &removed);
     assert!(matches!(
         store.remove(0),
-        Err(StoreError::NotFound { id: 0 })
+        Err(StoreError::NotFound { id: 0, .. })
     ));
     store.flush().unwrap();
     drop(store);
-    let store = Store::open(dir.path()).unwrap();
-    check(&store);
-    assert_eq!(store.items().unwrap().len(), 40 - removed.len());
+    let store = SledStore::open(dir.path()).unwrap();
+    check(&store, &removed);
+    assert_eq!(store.stats().unwrap().tombstoned, 35);
+    assert_eq!(store.items().unwrap().len(), 33);
     assert!(store.find_hash("item0").unwrap().is_none());
+    // Two more pass a fifth: the next flush rebuilds the graph without them.
+    for id in [1, 7] {
+        store.remove(id).unwrap();
+        removed.push(id);
+    }
+    check(&store, &removed);
+    store.flush().unwrap();
+    assert_eq!(store.stats().unwrap().tombstoned, 0);
+    check(&store, &removed);
+    drop(store);
+    let store = SledStore::open(dir.path()).unwrap();
+    check(&store, &removed);
+}
+
+#[test]
+fn the_graph_is_loaded_only_when_a_search_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path(), 30, 6, 8).flush().unwrap();
+    let graph = dir.path().join("graph");
+    std::fs::remove_dir_all(&graph).unwrap();
+    // Counting and flushing without a write leave the (missing) dump alone.
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.stats().unwrap().signatures, 180);
+    store.flush().unwrap();
+    assert!(!graph.exists(), "stats or flush loaded the graph");
+    drop(store);
+    // A one-shot process answers a few queries exactly, without the graph...
+    let store = SledStore::open_with(dir.path(), SearchParams::one_shot()).unwrap();
+    for i in 0..5 {
+        let q = vectors_for(&format!("q{i}"), 1, 8);
+        assert_eq!(
+            store.search(&q, 7).unwrap(),
+            store.search_exact(&q, 7).unwrap()
+        );
+    }
+    store.flush().unwrap();
+    assert!(!graph.exists(), "a one-shot query loaded the graph");
+    // ...and moves on to the graph (rebuilt here) once exact search would cost more.
+    let many = vectors_for("many", 5000, 8);
+    let hits = store.search_batch(&many, 1).unwrap();
+    assert_eq!(hits.len(), 5000);
+    store.flush().unwrap();
+    assert!(graph.join("graph.json").exists(), "the graph was not built");
+}
+
+#[test]
+fn searches_and_writes_from_many_threads_agree_with_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = filled(dir.path(), 20, 4, 8);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..3 {
+            let (store, done) = (&store, &done);
+            s.spawn(move || {
+                let q = vectors_for(&format!("t{t}"), 8, 8);
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    assert_eq!(store.search_batch(&q, 5).unwrap().len(), 8);
+                    store.search_exact(&q[..8], 5).unwrap();
+                }
+            });
+        }
+        for i in 20..60 {
+            let h = format!("item{i}");
+            store
+                .add_item(item(&h), &[0, 16], &vectors_for(&h, 2, 8))
+                .unwrap();
+            if i % 10 == 0 {
+                store.remove(i as u64 / 10).unwrap();
+                store.flush().unwrap();
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    for i in 20..60 {
+        let v = vectors_for(&format!("item{i}"), 2, 8);
+        let hit = store.search(&v[8..], 1).unwrap();
+        assert_eq!((hit[0].item, hit[0].offset), (i, 16), "item{i}");
+    }
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (stats.items, stats.signatures),
+        (56, 20 * 4 - 4 * 4 + 40 * 2)
+    );
 }
 
 #[test]
@@ -140,7 +204,7 @@ fn deleting_the_graph_files_rebuilds_the_same_answers() {
             .collect()
     };
     std::fs::remove_dir_all(dir.path().join("graph")).unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     let after: Vec<_> = queries
         .iter()
         .map(|q| store.search(q, 10).unwrap())
@@ -153,7 +217,7 @@ fn deleting_the_graph_files_rebuilds_the_same_answers() {
     store.flush().unwrap();
     drop(store);
     std::fs::write(dir.path().join("graph").join("graph.json"), b"{ not json").unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(
         queries
             .iter()
@@ -164,65 +228,16 @@ fn deleting_the_graph_files_rebuilds_the_same_answers() {
 }
 
 #[test]
-fn the_same_content_is_stored_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path(), manifest(4)).unwrap();
-    let a = store
-        .add_item(item("same"), &[0], &[1.0, 2.0, 3.0, 4.0])
-        .unwrap();
-    let mut other_name = item("same");
-    other_name.path = "/elsewhere/copy.ogg".into();
-    let b = store
-        .add_item(other_name, &[0], &[1.0, 2.0, 3.0, 4.0])
-        .unwrap();
-    assert_eq!(a, AddOutcome::Added(0));
-    assert_eq!(b, AddOutcome::Duplicate(0));
-    assert_eq!(store.items().unwrap().len(), 1);
-    assert_eq!(store.stats().unwrap().signatures, 1);
-}
-
-#[test]
-fn vectors_of_the_wrong_length_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path(), manifest(4)).unwrap();
-    assert!(matches!(
-        store.add_item(item("x"), &[0], &[1.0, 2.0, 3.0]),
-        Err(StoreError::DimensionMismatch {
-            expected: 4,
-            got: 3
-        })
-    ));
-    assert!(matches!(
-        store.add_item(item("x"), &[0, 1], &[1.0, 2.0, 3.0, 4.0]),
-        Err(StoreError::OffsetCount {
-            offsets: 2,
-            vectors: 1
-        })
-    ));
-    assert!(matches!(
-        store.search(&[1.0; 5], 1),
-        Err(StoreError::DimensionMismatch {
-            expected: 4,
-            got: 5
-        })
-    ));
-    assert!(
-        store.items().unwrap().is_empty(),
-        "a refused add must store nothing"
-    );
-}
-
-#[test]
 fn opening_where_there_is_no_index_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("none");
-    let e = Store::open(&path).unwrap_err();
+    let e = SledStore::open(&path).unwrap_err();
     assert!(matches!(e, StoreError::NoIndex { .. }));
     assert_eq!(e.to_string(), format!("no index at {}", path.display()));
     assert!(!path.exists());
-    Store::create(&path, manifest(2)).unwrap();
+    SledStore::create(&path, manifest(2)).unwrap();
     assert!(matches!(
-        Store::create(&path, manifest(2)),
+        SledStore::create(&path, manifest(2)),
         Err(StoreError::Exists { .. })
     ));
 }
@@ -230,16 +245,9 @@ fn opening_where_there_is_no_index_creates_nothing() {
 #[test]
 fn an_index_of_another_format_version_says_to_reindex() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Store::create(dir.path(), manifest(2)).unwrap());
+    drop(SledStore::create(dir.path(), manifest(2)).unwrap());
     {
-        // sled may hold its lock for a moment after the store is dropped (see Store::open).
-        let db = (0..40)
-            .find_map(|_| {
-                sled::open(dir.path().join("catalog"))
-                    .inspect_err(|_| std::thread::sleep(std::time::Duration::from_millis(25)))
-                    .ok()
-            })
-            .expect("the catalog opens once the store is dropped");
+        let db = sled::open(dir.path().join("catalog")).unwrap();
         let mut m: serde_json::Value =
             serde_json::from_slice(&db.get(b"m:manifest").unwrap().unwrap()).unwrap();
         m["format_version"] = serde_json::json!(FORMAT_VERSION + 1);
@@ -247,7 +255,7 @@ fn an_index_of_another_format_version_says_to_reindex() {
             .unwrap();
         db.flush().unwrap();
     }
-    let e = Store::open(dir.path()).unwrap_err();
+    let e = SledStore::open(dir.path()).unwrap_err();
     assert!(matches!(e, StoreError::FormatVersion { .. }), "{e}");
     assert!(e.to_string().contains("re-index"), "{e}");
 }
@@ -261,16 +269,16 @@ fn child_process() {
     };
     let dir = Path::new(&dir);
     match std::env::var("LATENTID_STORE_ROLE").as_deref() {
-        Ok("open") => match Store::open(dir) {
+        Ok("open") => match SledStore::open(dir) {
             Err(e @ StoreError::InUse { .. }) => println!("refused: {e}"),
             Err(e) => println!("other error: {e}"),
             Ok(_) => println!("opened"),
         },
         _ => {
-            let store = if Store::exists(dir) {
-                Store::open(dir)
+            let store = if SledStore::exists(dir) {
+                SledStore::open(dir)
             } else {
-                Store::create(dir, manifest(8))
+                SledStore::create(dir, manifest(8))
             }
             .unwrap();
             let round = std::env::var("LATENTID_STORE_ROUND").unwrap();
@@ -294,7 +302,7 @@ fn child(dir: &Path, role: &str, round: usize) -> Command {
     let mut c = Command::new(std::env::current_exe().unwrap());
     c.args([
         "--exact",
-        "child_process",
+        "sled_store::child_process",
         "--ignored",
         "--nocapture",
         "--test-threads",
@@ -311,7 +319,7 @@ fn child(dir: &Path, role: &str, round: usize) -> Command {
 #[test]
 fn a_second_process_is_refused_while_the_index_is_open() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::create(dir.path(), manifest(2)).unwrap();
+    let store = SledStore::create(dir.path(), manifest(2)).unwrap();
     let started = Instant::now();
     let out = child(dir.path(), "open", 0).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -369,7 +377,7 @@ fn killing_a_writer_at_random_moments_never_loses_an_acknowledged_item() {
         "the writer should have got some work done ({} acks)",
         acked.len()
     );
-    let store = Store::open(dir.path()).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     for h in &acked {
         let id = store
             .find_hash(h)
@@ -383,4 +391,14 @@ fn killing_a_writer_at_random_moments_never_loses_an_acknowledged_item() {
     }
     let stats = store.stats().unwrap();
     assert_eq!(stats.signatures, 3 * stats.items);
+}
+
+#[test]
+fn the_revision_moves_with_every_change_to_what_search_finds_and_persists() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::create(dir.path(), manifest(crate::behaviour::DIM)).unwrap();
+    crate::behaviour::the_revision_follows_what_search_can_find(&store);
+    let r = store.revision();
+    drop(store);
+    assert_eq!(SledStore::open(dir.path()).unwrap().revision(), r);
 }

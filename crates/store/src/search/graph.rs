@@ -1,5 +1,6 @@
-//! The HNSW graph: a cache of the catalog's signatures, dumped beside it.
+//! The HNSW graph (hnsw_rs, Euclidean) over signature ids, and its dump on disk.
 
+use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
@@ -33,8 +34,9 @@ pub(crate) struct Sidecar {
 }
 
 pub(crate) struct Graph {
-    pub hnsw: Hnsw<'static, f32, DistL2>,
+    hnsw: Hnsw<'static, f32, DistL2>,
     pub generation: u64,
+    /// Every catalog signature below this id is in the graph (unless it was removed first).
     pub high_water: u64,
     pub points: usize,
     pub dim: usize,
@@ -43,6 +45,7 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
+    /// An empty graph that expects about `capacity` points.
     pub fn new(dim: usize, capacity: usize, generation: u64) -> Self {
         Self {
             hnsw: Hnsw::new(
@@ -82,10 +85,44 @@ impl Graph {
         self.dirty |= !items.is_empty();
     }
 
-    /// Loads the dump in `dir` if it is there, whole, and of this generation and size.
+    /// The `k` nearest signature ids not in `dead`, with their distances, nearest first.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        dead: &HashSet<u64>,
+    ) -> Vec<(u64, f32)> {
+        let hits = if dead.is_empty() {
+            self.hnsw.search(query, k, ef)
+        } else {
+            let alive = |id: &usize| !dead.contains(&(*id as u64));
+            self.hnsw.search_filter(query, k, ef, Some(&alive))
+        };
+        hits.into_iter()
+            .map(|h| (h.d_id as u64, h.distance))
+            .collect()
+    }
+
+    /// What the dump in `dir` holds, if there is a readable one.
+    pub fn sidecar(dir: &Path) -> Option<Sidecar> {
+        let bytes = match std::fs::read(dir.join(SIDECAR)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!("graph dump in {} unreadable: {e}", dir.display());
+                return None;
+            }
+        };
+        serde_json::from_slice(&bytes)
+            .inspect_err(|e| tracing::warn!("graph dump in {} unreadable: {e}", dir.display()))
+            .ok()
+    }
+
+    /// Loads the dump in `dir` if it is there, whole, and of this generation and size; `None`
+    /// (with the reason logged) means it must be rebuilt.
     pub fn load(dir: &Path, generation: u64, dim: usize) -> Option<Self> {
-        let sidecar: Sidecar =
-            serde_json::from_slice(&std::fs::read(dir.join(SIDECAR)).ok()?).ok()?;
+        let sidecar = Self::sidecar(dir)?;
         if sidecar.generation != generation || sidecar.dim != dim {
             tracing::info!(
                 "graph dump is stale (generation {} vs {generation}, dim {} vs {dim})",
@@ -96,19 +133,33 @@ impl Graph {
         }
         if sidecar.points == 0 {
             let mut g = Self::new(dim, 1024, generation);
+            g.high_water = sidecar.high_water;
             g.dirty = false;
             return Some(g);
         }
-        let dir = dir.to_path_buf();
+        let path = dir.to_path_buf();
         let basename = sidecar.basename.clone();
         // The reloaded graph borrows its loader for its whole life; the loader is a few
-        // paths and options, leaked once per open so the graph can be 'static inside Store.
-        let hnsw = catch_unwind(AssertUnwindSafe(move || {
-            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, &basename)));
-            io.load_hnsw::<f32, DistL2>().ok()
-        }))
-        .ok()
-        .flatten()?;
+        // paths and options, leaked once per load so the graph can be 'static. hnsw_rs panics
+        // on some damaged dumps: that is one more unreadable dump.
+        let loaded = catch_unwind(AssertUnwindSafe(move || {
+            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&path, &basename)));
+            io.load_hnsw::<f32, DistL2>().map_err(|e| e.to_string())
+        }));
+        let hnsw = match loaded {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => {
+                tracing::warn!("graph dump in {} unreadable: {e}", dir.display());
+                return None;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "graph dump in {} unreadable (hnsw_rs panicked)",
+                    dir.display()
+                );
+                return None;
+            }
+        };
         if hnsw.get_nb_point() != sidecar.points {
             tracing::warn!(
                 "graph dump holds {} points, its sidecar says {}",
@@ -133,18 +184,18 @@ impl Graph {
         let parent = dir.parent().unwrap_or(Path::new("."));
         let tmp = parent.join("graph.tmp");
         let old = parent.join("graph.old");
-        let _ = std::fs::remove_dir_all(&tmp);
-        let _ = std::fs::remove_dir_all(&old);
-        std::fs::create_dir_all(&tmp)?;
+        remove_dir_if_there(&tmp)?;
+        remove_dir_if_there(&old)?;
+        fs_err::create_dir_all(&tmp)?;
         let basename = if self.points > 0 {
-            self.hnsw
-                .file_dump(&tmp, BASENAME)
-                .map_err(|e| std::io::Error::other(e.to_string()))?
+            self.hnsw.file_dump(&tmp, BASENAME).map_err(|e| {
+                std::io::Error::other(format!("dumping into {}: {e}", tmp.display()))
+            })?
         } else {
             BASENAME.to_string()
         };
-        for entry in std::fs::read_dir(&tmp)? {
-            std::fs::File::open(entry?.path())?.sync_all()?;
+        for entry in fs_err::read_dir(&tmp)? {
+            fs_err::File::open(entry?.path())?.sync_all()?;
         }
         let sidecar = Sidecar {
             basename,
@@ -154,14 +205,21 @@ impl Graph {
             dim: self.dim,
         };
         let body = serde_json::to_vec_pretty(&sidecar).map_err(std::io::Error::other)?;
-        std::fs::write(tmp.join(SIDECAR), body)?;
-        std::fs::File::open(tmp.join(SIDECAR))?.sync_all()?;
+        fs_err::write(tmp.join(SIDECAR), body)?;
+        fs_err::File::open(tmp.join(SIDECAR))?.sync_all()?;
         if dir.exists() {
-            std::fs::rename(dir, &old)?;
+            fs_err::rename(dir, &old)?;
         }
-        std::fs::rename(&tmp, dir)?;
-        let _ = std::fs::remove_dir_all(&old);
+        fs_err::rename(&tmp, dir)?;
+        remove_dir_if_there(&old)?;
         self.dirty = false;
         Ok(())
+    }
+}
+
+fn remove_dir_if_there(dir: &Path) -> std::io::Result<()> {
+    match fs_err::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
     }
 }

@@ -1,0 +1,390 @@
+//! The sled catalog, typed: the source of truth for the manifest, the model, the items and
+//! their signature rows. Every read decodes through [`codec`], every write goes through a
+//! [`Batch`] that [`Catalog::commit`] applies atomically and flushes, so a write is durable
+//! when it returns. It knows nothing of the graph; whoever writes holds the store's writers'
+//! lock, which the catalog does not see.
+
+mod codec;
+mod migrate;
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use codec::*;
+pub(crate) use codec::{Counters, ItemRecord};
+
+use crate::types::{ItemId, Manifest, FORMAT_VERSION};
+use crate::{Result, StoreError};
+
+pub(crate) struct Catalog {
+    /// The index directory (the database is in `catalog/` under it), for messages.
+    dir: PathBuf,
+    db: sled::Db,
+}
+
+fn db_dir(dir: &Path) -> PathBuf {
+    dir.join("catalog")
+}
+
+/// A decoded signature row.
+pub(crate) struct SigRow<'a> {
+    pub id: u64,
+    pub item: ItemId,
+    pub offset: u32,
+    pub vector: &'a [f32],
+}
+
+impl Catalog {
+    /// Whether a catalog lives under `dir` (opening it may still fail).
+    pub fn exists(dir: &Path) -> bool {
+        db_dir(dir).join("conf").exists() || db_dir(dir).join("db").exists()
+    }
+
+    /// A new catalog at `dir` holding `manifest` and zeroed counters.
+    pub fn create(dir: &Path, manifest: &Manifest) -> Result<Catalog> {
+        fs_err::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let catalog = Catalog {
+            dir: dir.to_path_buf(),
+            db: open_db(dir)?,
+        };
+        let mut batch = catalog.batch();
+        batch.manifest(manifest)?;
+        batch.counters(&Counters::default())?;
+        catalog.commit(batch)?;
+        Ok(catalog)
+    }
+
+    /// Opens the catalog at `dir`, upgrading a format-1 catalog to the current format.
+    pub fn open(dir: &Path) -> Result<Catalog> {
+        let catalog = Catalog {
+            dir: dir.to_path_buf(),
+            db: open_db(dir)?,
+        };
+        match catalog.format_version()? {
+            FORMAT_VERSION => {}
+            1 => migrate::from_v1(&catalog)?,
+            found => {
+                return Err(StoreError::FormatVersion {
+                    path: dir.to_path_buf(),
+                    found,
+                    expected: FORMAT_VERSION,
+                })
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The manifest's version, read alone: a manifest of another version may not parse as
+    /// this one.
+    fn format_version(&self) -> Result<u32> {
+        let bytes = self
+            .get(MANIFEST)?
+            .ok_or_else(|| self.corrupt("no manifest"))?;
+        decode_manifest_version(&bytes)
+            .ok_or_else(|| self.corrupt("the manifest has no readable format_version"))
+    }
+
+    pub fn corrupt(&self, reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            path: self.dir.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn db_err(&self) -> impl Fn(sled::Error) -> StoreError + '_ {
+        |source| StoreError::Db {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
+        self.db.get(key).map_err(self.db_err())
+    }
+
+    fn decode<T: DeserializeOwned>(&self, what: &str, bytes: &[u8]) -> Result<T> {
+        decode_record(bytes).map_err(|e| self.corrupt(format!("{what} is unreadable: {e}")))
+    }
+
+    fn keys(&self, prefix: &[u8]) -> impl Iterator<Item = Result<sled::IVec>> + '_ {
+        self.db
+            .scan_prefix(prefix)
+            .keys()
+            .map(|k| k.map_err(self.db_err()))
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    pub fn manifest(&self) -> Result<Manifest> {
+        let bytes = self
+            .get(MANIFEST)?
+            .ok_or_else(|| self.corrupt("no manifest"))?;
+        decode_manifest(&bytes)
+            .map_err(|e| self.corrupt(format!("the manifest is unreadable: {e}")))
+    }
+
+    pub fn counters(&self) -> Result<Counters> {
+        let bytes = self
+            .get(COUNTERS)?
+            .ok_or_else(|| self.corrupt("no counters"))?;
+        self.decode("the counters", &bytes)
+    }
+
+    pub fn model(&self) -> Result<Option<(String, Vec<u8>)>> {
+        match (self.get(MODEL_CONFIG)?, self.get(MODEL_WEIGHTS)?) {
+            (Some(config), Some(weights)) => {
+                let config = String::from_utf8(config.to_vec())
+                    .map_err(|_| self.corrupt("the model config is not UTF-8"))?;
+                Ok(Some((config, weights.to_vec())))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub fn record(&self, id: ItemId) -> Result<Option<ItemRecord>> {
+        self.get(&item_key(id))?
+            .map(|b| self.decode(&format!("item {id}"), &b))
+            .transpose()
+    }
+
+    /// Every item record, in id order.
+    pub fn records(&self) -> impl Iterator<Item = Result<ItemRecord>> + '_ {
+        self.db.scan_prefix(ITEM).map(|kv| {
+            let (k, v) = kv.map_err(self.db_err())?;
+            let what = key_id(ITEM, &k).map_or("an item record".into(), |id| format!("item {id}"));
+            self.decode(&what, &v)
+        })
+    }
+
+    pub fn find_hash(&self, content_hash: &str) -> Result<Option<ItemId>> {
+        self.lookup(&hash_key(content_hash))
+    }
+
+    pub fn find_path(&self, path: &Path) -> Result<Option<ItemId>> {
+        self.lookup(&path_key(path))
+    }
+
+    fn lookup(&self, key: &[u8]) -> Result<Option<ItemId>> {
+        self.get(key)?
+            .map(|v| decode_id_value(&v).ok_or_else(|| self.corrupt("an item id is unreadable")))
+            .transpose()
+    }
+
+    /// Calls `f` on every signature row with an id in `ids`, in id order; each vector must
+    /// have `dim` values.
+    pub fn each_signature(
+        &self,
+        ids: std::ops::Range<u64>,
+        dim: usize,
+        mut f: impl FnMut(SigRow<'_>),
+    ) -> Result<()> {
+        let mut vector = Vec::with_capacity(dim);
+        for kv in self.db.range(sig_key(ids.start)..sig_key(ids.end)) {
+            let (k, v) = kv.map_err(self.db_err())?;
+            let id =
+                key_id(SIG, &k).ok_or_else(|| self.corrupt("a signature key is unreadable"))?;
+            vector.clear();
+            let (item, offset) = decode_sig(&v, dim, &mut vector).ok_or_else(|| {
+                self.corrupt(format!("signature {id} is not a row of {dim} values"))
+            })?;
+            f(SigRow {
+                id,
+                item,
+                offset,
+                vector: &vector,
+            });
+        }
+        Ok(())
+    }
+
+    /// Which item and offset signature `sig` belongs to; `None` once it is removed.
+    pub fn signature_owner(&self, sig: u64) -> Result<Option<(ItemId, u32)>> {
+        self.get(&sig_key(sig))?
+            .map(|v| {
+                decode_sig_owner(&v)
+                    .ok_or_else(|| self.corrupt(format!("signature {sig} is unreadable")))
+            })
+            .transpose()
+    }
+
+    /// Ids of removed signatures that a graph may still hold.
+    pub fn tombstones(&self) -> Result<Vec<u64>> {
+        self.keys(TOMB)
+            .map(|k| key_id(TOMB, &k?).ok_or_else(|| self.corrupt("a tombstone is unreadable")))
+            .collect()
+    }
+
+    pub fn count_items(&self) -> usize {
+        self.db.scan_prefix(ITEM).count()
+    }
+
+    pub fn count_signatures(&self) -> usize {
+        self.db.scan_prefix(SIG).count()
+    }
+
+    pub fn count_tombstones(&self) -> usize {
+        self.db.scan_prefix(TOMB).count()
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            catalog: self,
+            inner: sled::Batch::default(),
+        }
+    }
+
+    /// Applies `batch` atomically and flushes it to disk before returning.
+    pub fn commit(&self, batch: Batch<'_>) -> Result<()> {
+        self.db.apply_batch(batch.inner).map_err(self.db_err())?;
+        self.flush()
+    }
+
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map(drop).map_err(self.db_err())
+    }
+
+    /// A batch removing every signature row and tombstone.
+    pub fn drop_all_signatures(&self) -> Result<Batch<'_>> {
+        let mut batch = self.batch();
+        for k in self.keys(SIG).chain(self.keys(TOMB)) {
+            batch.inner.remove(k?);
+        }
+        Ok(batch)
+    }
+}
+
+/// Opens the database. A lock held by someone else is reported at once: latentid opens an
+/// index once per command, so a held lock means another process is using it.
+fn open_db(dir: &Path) -> Result<sled::Db> {
+    sled::Config::new()
+        .path(db_dir(dir))
+        .open()
+        .map_err(|e| match e {
+            // sled reports a held lock as an `Other` I/O error "could not acquire lock on …".
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("lock") =>
+            {
+                StoreError::InUse {
+                    path: dir.to_path_buf(),
+                }
+            }
+            source => StoreError::Db {
+                path: dir.to_path_buf(),
+                source,
+            },
+        })
+}
+
+/// Writes to the catalog, typed; nothing happens until [`Catalog::commit`].
+pub(crate) struct Batch<'c> {
+    catalog: &'c Catalog,
+    inner: sled::Batch,
+}
+
+impl Batch<'_> {
+    fn encode_err(&self, what: &str) -> impl Fn(String) -> StoreError + '_ {
+        let what = what.to_string();
+        move |reason| StoreError::Encode {
+            path: self.catalog.dir.clone(),
+            what: what.clone(),
+            reason,
+        }
+    }
+
+    fn encode<T: Serialize>(&self, what: &str, value: &T) -> Result<Vec<u8>> {
+        encode_record(value).map_err(self.encode_err(what))
+    }
+
+    pub fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
+        let v = encode_manifest(manifest).map_err(self.encode_err("the manifest"))?;
+        self.inner.insert(MANIFEST, v);
+        Ok(())
+    }
+
+    pub fn counters(&mut self, counters: &Counters) -> Result<()> {
+        let v = self.encode("the counters", counters)?;
+        self.inner.insert(COUNTERS, v);
+        Ok(())
+    }
+
+    pub fn model(&mut self, config_json: &str, weights: &[u8]) {
+        self.inner.insert(MODEL_CONFIG, config_json.as_bytes());
+        self.inner.insert(MODEL_WEIGHTS, weights);
+    }
+
+    /// Writes an item's record (its hash and path keys are [`Batch::index_item`]'s).
+    pub fn record(&mut self, record: &ItemRecord) -> Result<()> {
+        let v = self.encode(&format!("item {}", record.item.id), record)?;
+        self.inner.insert(item_key(record.item.id), v);
+        Ok(())
+    }
+
+    /// Makes an item findable by its content hash and path.
+    pub fn index_item(&mut self, record: &ItemRecord) {
+        let id = id_value(record.item.id);
+        self.inner.insert(hash_key(&record.item.content_hash), &id);
+        self.inner.insert(path_key(&record.item.path), &id);
+    }
+
+    /// Removes an item's record and its hash and path keys (not its signatures).
+    pub fn remove_item(&mut self, record: &ItemRecord) {
+        self.inner.remove(item_key(record.item.id));
+        self.inner.remove(hash_key(&record.item.content_hash));
+        self.inner.remove(path_key(&record.item.path));
+    }
+
+    /// Stores signatures `first ..` of `item`: one per offset, `vectors` row-major.
+    pub fn signatures(
+        &mut self,
+        first: u64,
+        item: ItemId,
+        offsets: &[u32],
+        vectors: &[f32],
+        dim: usize,
+    ) {
+        for (i, (&offset, v)) in offsets.iter().zip(vectors.chunks_exact(dim)).enumerate() {
+            self.inner
+                .insert(sig_key(first + i as u64), encode_sig(item, offset, v));
+        }
+    }
+
+    /// Removes signature rows and leaves a tombstone for each (a graph may still hold them).
+    pub fn tombstone(&mut self, sigs: std::ops::Range<u64>) {
+        for s in sigs {
+            self.inner.remove(sig_key(s));
+            self.inner.insert(tomb_key(s), &[]);
+        }
+    }
+
+    pub fn clear_tombstones(&mut self, sigs: impl IntoIterator<Item = u64>) {
+        for s in sigs {
+            self.inner.remove(tomb_key(s));
+        }
+    }
+}
+
+/// Bytes under `dir`. Files that vanish while it counts (a graph dump being swapped) count as 0.
+pub(crate) fn dir_size(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let size = match entry.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&entry.path()),
+            _ => entry.metadata().map(|m| m.len()),
+        };
+        match size {
+            Ok(n) => total += n,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
+}

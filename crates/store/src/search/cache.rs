@@ -1,0 +1,235 @@
+//! The search graph as a cache of the catalog: what state it is in, and how it moves between
+//! states. Writers report what they did ([`GraphCache::added`], [`GraphCache::removed`],
+//! [`GraphCache::reset`]) and never touch the graph itself; the next search or flush brings
+//! it up to date in one batch ([`GraphCache::update`]), so an ingest builds its graph once.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockWriteGuard};
+
+use super::graph::Graph;
+use crate::catalog::{Catalog, Counters};
+use crate::{Result, StoreError};
+
+/// The graph is rebuilt from the catalog when more than this share of it is tombstoned.
+const MAX_TOMBSTONE_SHARE: f64 = 0.2;
+
+/// Signatures read from the catalog per insert batch while catching up.
+const CATCH_UP_BATCH: usize = 65_536;
+
+enum GraphState {
+    /// Not read from its dump yet: a one-shot process may never need it. `written`: this
+    /// process changed signatures since it opened the index, so `flush` must load the graph
+    /// to bring the dump up to date.
+    NotLoaded { written: bool },
+    /// Loaded, but the catalog has signatures from `graph.high_water` on that it lacks.
+    Behind(Loaded),
+    /// Loaded and holding every signature of the catalog.
+    Fresh(Loaded),
+}
+
+struct Loaded {
+    graph: Graph,
+    /// Removed signatures the graph still holds (the catalog's tombstones), filtered out of
+    /// every search.
+    dead: HashSet<u64>,
+}
+
+impl Loaded {
+    fn too_dead(&self) -> bool {
+        self.graph.points > 0
+            && self.dead.len() as f64 > MAX_TOMBSTONE_SHARE * self.graph.points as f64
+    }
+}
+
+/// Lock order: the store's writers' lock, then this one. Searches take it alone, shared.
+pub(crate) struct GraphCache {
+    /// Where the dump lives (`DIR/graph`).
+    dir: PathBuf,
+    state: RwLock<GraphState>,
+}
+
+impl GraphCache {
+    /// The graph of an index just opened: its dump is read when first needed.
+    pub fn not_loaded(index_dir: &Path) -> Self {
+        Self {
+            dir: index_dir.join("graph"),
+            state: RwLock::new(GraphState::NotLoaded { written: false }),
+        }
+    }
+
+    /// The graph of a new index: empty, and not dumped yet.
+    pub fn empty(index_dir: &Path, dim: usize, generation: u64) -> Self {
+        let cache = Self::not_loaded(index_dir);
+        cache.reset(dim, generation, 0);
+        cache
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, GraphState> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        !matches!(*state, GraphState::NotLoaded { .. })
+    }
+
+    /// Signatures were added to the catalog. Called with the writers' lock held, once they
+    /// are durable.
+    pub fn added(&self) {
+        let mut state = self.write();
+        *state = match std::mem::replace(&mut *state, GraphState::NotLoaded { written: true }) {
+            GraphState::Fresh(l) | GraphState::Behind(l) => GraphState::Behind(l),
+            GraphState::NotLoaded { .. } => GraphState::NotLoaded { written: true },
+        };
+    }
+
+    /// Signatures were tombstoned in the catalog. Called with the writers' lock held.
+    pub fn removed(&self, sigs: Range<u64>) {
+        match &mut *self.write() {
+            GraphState::Fresh(l) | GraphState::Behind(l) => l.dead.extend(sigs),
+            GraphState::NotLoaded { written } => *written = true,
+        }
+    }
+
+    /// Every signature was dropped (a new model): an empty graph of `generation` and `dim`
+    /// replaces this one; signature ids go on from `next_sig`.
+    pub fn reset(&self, dim: usize, generation: u64, next_sig: u64) {
+        let mut graph = Graph::new(dim, 1024, generation);
+        graph.high_water = next_sig;
+        *self.write() = GraphState::Fresh(Loaded {
+            graph,
+            dead: HashSet::new(),
+        });
+    }
+
+    /// The `k` nearest live signature ids and their distances, or `None` when the graph must
+    /// first be brought up to date ([`GraphCache::update`]).
+    pub fn search(&self, query: &[f32], k: usize, ef: usize) -> Option<Vec<(u64, f32)>> {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        match &*state {
+            GraphState::Fresh(l) => Some(l.graph.search(query, k, ef, &l.dead)),
+            _ => None,
+        }
+    }
+
+    /// Loads the graph if needed (rebuilding it when its dump is missing, stale or
+    /// unreadable) and inserts what the catalog gained since. Called with the writers' lock
+    /// held, so that nothing lands in the catalog meanwhile.
+    pub fn update(&self, catalog: &Catalog, dim: usize, counters: &Counters) -> Result<()> {
+        self.make_fresh(&mut self.write(), catalog, dim, counters)
+            .map(drop)
+    }
+
+    /// Brings the dump up to date: if this process changed signatures, the graph is loaded,
+    /// caught up, rebuilt when more than a fifth of it is tombstoned, and dumped if it changed.
+    /// Called with the writers' lock held.
+    pub fn flush(&self, catalog: &Catalog, dim: usize, counters: &Counters) -> Result<()> {
+        let mut state = self.write();
+        if matches!(*state, GraphState::NotLoaded { written: false }) {
+            // The dump on disk is as good as it was when the index was opened.
+            return Ok(());
+        }
+        let loaded = self.make_fresh(&mut state, catalog, dim, counters)?;
+        if loaded.too_dead() {
+            tracing::info!(
+                "rebuilding the graph of {}: {} of its {} points are removed",
+                self.dir.display(),
+                loaded.dead.len(),
+                loaded.graph.points
+            );
+            *loaded = rebuild(catalog, dim, counters)?;
+        }
+        if loaded.graph.dirty {
+            loaded
+                .graph
+                .dump(&self.dir)
+                .map_err(|source| StoreError::Io {
+                    path: self.dir.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn make_fresh<'s>(
+        &self,
+        state: &'s mut GraphState,
+        catalog: &Catalog,
+        dim: usize,
+        counters: &Counters,
+    ) -> Result<&'s mut Loaded> {
+        // Should any step fail, the graph is dropped and read again from its dump next time.
+        let loaded = match std::mem::replace(state, GraphState::NotLoaded { written: true }) {
+            GraphState::Fresh(l) => l,
+            GraphState::Behind(mut l) => {
+                catch_up(catalog, &mut l.graph)?;
+                l
+            }
+            GraphState::NotLoaded { .. } => self.load(catalog, dim, counters)?,
+        };
+        *state = GraphState::Fresh(loaded);
+        match state {
+            GraphState::Fresh(l) => Ok(l),
+            _ => unreachable!("just set"),
+        }
+    }
+
+    /// The dumped graph, caught up with the catalog; rebuilt when there is no usable dump.
+    fn load(&self, catalog: &Catalog, dim: usize, counters: &Counters) -> Result<Loaded> {
+        match Graph::load(&self.dir, counters.generation, dim) {
+            Some(mut graph) => {
+                catch_up(catalog, &mut graph)?;
+                let dead = catalog.tombstones()?.into_iter().collect();
+                Ok(Loaded { graph, dead })
+            }
+            None => {
+                tracing::info!(
+                    "rebuilding the graph in {} from the catalog",
+                    self.dir.display()
+                );
+                rebuild(catalog, dim, counters)
+            }
+        }
+    }
+}
+
+/// Inserts every catalog signature from the graph's high-water mark on, in parallel batches.
+fn catch_up(catalog: &Catalog, graph: &mut Graph) -> Result<()> {
+    let (from, dim) = (graph.high_water, graph.dim);
+    let mut vectors = Vec::with_capacity(CATCH_UP_BATCH * dim);
+    let mut ids = Vec::with_capacity(CATCH_UP_BATCH);
+    catalog.each_signature(from..u64::MAX, dim, |row| {
+        vectors.extend_from_slice(row.vector);
+        ids.push(row.id);
+        if ids.len() == CATCH_UP_BATCH {
+            graph.insert_batch(&vectors, &ids);
+            vectors.clear();
+            ids.clear();
+        }
+    })?;
+    graph.insert_batch(&vectors, &ids);
+    if graph.high_water > from {
+        tracing::info!(
+            "graph caught up from signature {from} to {}",
+            graph.high_water
+        );
+    }
+    Ok(())
+}
+
+/// A graph of every live signature in the catalog; the catalog's tombstones are cleared, as
+/// the new graph holds none of the signatures they stand for.
+fn rebuild(catalog: &Catalog, dim: usize, counters: &Counters) -> Result<Loaded> {
+    let mut graph = Graph::new(dim, catalog.count_signatures(), counters.generation);
+    catch_up(catalog, &mut graph)?;
+    graph.high_water = graph.high_water.max(counters.next_sig);
+    let mut batch = catalog.batch();
+    batch.clear_tombstones(catalog.tombstones()?);
+    catalog.commit(batch)?;
+    Ok(Loaded {
+        graph,
+        dead: HashSet::new(),
+    })
+}

@@ -1,0 +1,90 @@
+//! Indexes written by earlier versions (fixtures/golden/README.md): they must keep opening and
+//! answering. Each test works on a copy; nothing writes into fixtures/.
+
+use std::path::{Path, PathBuf};
+
+use latentid_store::*;
+
+use crate::{item, vectors_for};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The golden index of format 1 (fixtures/golden/README.md), copied: opening upgrades it.
+fn golden_v1_copy(tmp: &Path) -> PathBuf {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/v1-audio");
+    let dir = tmp.join("v1-audio");
+    copy_dir(&golden, &dir);
+    dir
+}
+
+#[test]
+fn a_format_1_index_is_upgraded_and_answers_as_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = golden_v1_copy(tmp.path());
+    let check = |store: &SledStore| {
+        let m = store.manifest();
+        assert_eq!(m.format_version, 2);
+        assert_eq!((m.kind, m.latent_dim), (ItemKind::Audio, 8));
+        assert!(m.extra.contains_key("calibration"), "{m:?}");
+        let (config, weights) = store.model().unwrap().expect("the PCA model");
+        assert!(config.contains("Pca") && !weights.is_empty(), "{config}");
+        let items = store.items().unwrap();
+        let names: Vec<_> = items.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "battle",
+                "northerners",
+                "knolls",
+                "the_city_falls",
+                "wanderer",
+                "legends_of_the_north"
+            ]
+        );
+        for (id, item) in items.iter().enumerate() {
+            assert_eq!((item.id, item.signatures), (id as u64, 74), "{item:?}");
+            assert!(
+                item.added_unix > 0 && item.content_hash.len() == 64,
+                "{item:?}"
+            );
+        }
+        assert_eq!(items[0].duration_s, Some(19.991125));
+        // The provisional revision of format 1 (signature and item ids, generation) carries over.
+        assert_eq!(store.revision(), 444 + 6 + 1);
+        let (offsets, vectors) = store.signatures(2).unwrap();
+        assert_eq!(offsets, (0..74).map(|i| i * 8).collect::<Vec<u32>>());
+        assert_eq!(vectors[0], 1.5749805);
+        let q = &vectors[80..88];
+        let hits = store.search(q, 3).unwrap();
+        assert_eq!(
+            (hits[0].item, hits[0].offset, hits[0].distance),
+            (2, 80, 0.0)
+        );
+        assert_eq!(hits, store.search_exact(q, 3).unwrap());
+        let stats = store.stats().unwrap();
+        assert_eq!(
+            (stats.items, stats.signatures, stats.tombstoned),
+            (6, 444, 0)
+        );
+    };
+    let store = SledStore::open(&dir).unwrap();
+    check(&store);
+    drop(store);
+    let store = SledStore::open(&dir).unwrap();
+    check(&store);
+    // And it takes writes like any index of the current format.
+    let v = vectors_for("new", 2, 8);
+    store.add_item(item("new"), &[0, 8], &v).unwrap();
+    assert_eq!(store.revision(), 452);
+    assert_eq!(store.search(&v[..8], 1).unwrap()[0].item, 6);
+}

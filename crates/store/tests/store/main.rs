@@ -1,0 +1,38 @@
+//! The store's tests: what every [`Store`] does, run on both implementations (`behaviour`);
+//! what only the sled store does: persistence, the graph, processes (`sled_store`); indexes of
+//! older formats (`golden`).
+
+#![allow(clippy::unwrap_used)]
+
+mod behaviour;
+mod golden;
+mod sled_store;
+
+use latentid_store::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub fn manifest(dim: usize) -> Manifest {
+    Manifest::new(ItemKind::Audio, dim, "{}".into())
+}
+
+pub fn item(hash: &str) -> NewItem {
+    NewItem {
+        path: format!("/music/{hash}.ogg").into(),
+        name: hash.into(),
+        content_hash: hash.into(),
+        kind: ItemKind::Audio,
+        duration_s: Some(10.0),
+        width: None,
+        height: None,
+    }
+}
+
+/// Deterministic vectors for an item, so another process can recompute them.
+pub fn vectors_for(hash: &str, n: usize, dim: usize) -> Vec<f32> {
+    let seed = hash.bytes().fold(1469598103934665603u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(1099511628211)
+    });
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect()
+}
