@@ -49,9 +49,7 @@ impl Index {
 
     /// Opens the index at `dir`. `search` says how searches run (see [`SearchParams`]).
     pub fn open(dir: &Path, search: SearchParams) -> Result<Index> {
-        let mut store = SledStore::open(dir)?;
-        store.set_search_params(search);
-        Self::from_store(Box::new(store))
+        Self::from_store(Box::new(SledStore::open_with(dir, search)?))
     }
 
     /// Creates a new, empty index at `dir` (no model yet).
