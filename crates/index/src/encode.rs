@@ -120,6 +120,14 @@ impl Index {
                     .clip_with(model, &audio.samples, self.features().index_hop_frames)
                     .map_err(model_err)?;
                 if clip.is_empty() {
+                    let p = &self.features().audio;
+                    if audio.samples.len() < p.patch_samples() {
+                        return Err(FileError::Media(MediaError::TooShort {
+                            path: path.to_path_buf(),
+                            seconds: audio.duration_s(),
+                            needed: p.patch_seconds(),
+                        }));
+                    }
                     return Err(FileError::Silent {
                         path: path.to_path_buf(),
                     });

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use latentid_media::{FeatureParams, MelExtractor};
 use latentid_model::{AeConfig, Model};
-use latentid_store::{ItemKind, Manifest, SearchParams, SledStore, Store};
+use latentid_store::{ItemKind, Manifest, MemoryStore, SearchParams, SledStore, Store};
 
 use crate::{Calibration, IndexError, Result};
 
@@ -56,6 +56,12 @@ impl Index {
     pub fn create(dir: &Path, new: &NewIndex) -> Result<Index> {
         let store = SledStore::create(dir, Self::manifest_for(dir, new)?)?;
         Self::from_store(Box::new(store))
+    }
+
+    /// A new, empty index held in memory (for tests of the layers above).
+    pub fn in_memory(new: &NewIndex) -> Result<Index> {
+        let manifest = Self::manifest_for(Path::new("memory:"), new)?;
+        Self::from_store(Box::new(MemoryStore::new(manifest)))
     }
 
     /// The manifest of a new index at `location`.
