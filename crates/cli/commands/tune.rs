@@ -122,24 +122,28 @@ pub fn tune(cmd: TuneCmd) -> Result<Outcome> {
     if let Some(s) = cmd.training.seed {
         cfg.seed = s;
     }
-    // No paths: the library is what the index holds.
-    let paths: Vec<PathBuf> = if cmd.paths.is_empty() {
-        if !Index::exists(&cmd.common.index) {
-            bail!(
-                "nothing to tune: give library files or folders, or an --index that holds items (there is no index at {})",
-                cmd.common.index.display()
-            );
-        }
-        let index = open(&cmd.common.index)?;
-        cfg.kind = Some(index.kind());
-        let items = index.store().items()?;
-        items
-            .into_iter()
-            .map(|i| i.path)
-            .filter(|p| p.exists())
-            .collect()
+    // Opened once for the whole command (the sweep itself works on temporary indexes).
+    let mut index = if Index::exists(&cmd.common.index) {
+        Some(open(&cmd.common.index)?)
     } else {
-        cmd.paths.clone()
+        None
+    };
+    // No paths: the library is what the index holds.
+    let paths: Vec<PathBuf> = match (&index, cmd.paths.is_empty()) {
+        (_, false) => cmd.paths.clone(),
+        (Some(index), true) => {
+            cfg.kind = Some(index.kind());
+            let items = index.store().items()?;
+            items
+                .into_iter()
+                .map(|i| i.path)
+                .filter(|p| p.exists())
+                .collect()
+        }
+        (None, true) => bail!(
+            "nothing to tune: give library files or folders, or an --index that holds items (there is no index at {})",
+            cmd.common.index.display()
+        ),
     };
     let progress = TuneBars {
         bars: Bars::new(json),
@@ -165,8 +169,11 @@ pub fn tune(cmd: TuneCmd) -> Result<Outcome> {
                 cmd.common.index.display()
             );
         };
-        let (r, c) =
-            latentid_tune::apply(&cmd.paths, &cmd.common.index, dim, &cfg, &Bars::new(json))?;
+        let bars = Bars::new(json);
+        let (r, c) = match index.as_mut() {
+            Some(index) => latentid_tune::apply(&cmd.paths, index, dim, &cfg, &bars)?,
+            None => latentid_tune::apply_new(&cmd.paths, &cmd.common.index, dim, &cfg, &bars)?,
+        };
         if !json {
             println!(
                 "applied: {} re-indexed at latent size {dim} ({} items re-encoded, {} added; calibration: a match needs evidence {})",

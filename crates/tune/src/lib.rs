@@ -45,4 +45,4 @@ pub use config::{sizes, Encoder, TuneConfig};
 pub use error::{Result, TuneError};
 pub use plot::write_plot;
 pub use separation::Separation;
-pub use sweep::{apply, tune, Row, Scatter, Step, TuneProgress, TuneReport};
+pub use sweep::{apply, apply_new, tune, Row, Scatter, Step, TuneProgress, TuneReport};

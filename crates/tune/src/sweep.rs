@@ -2,8 +2,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use latentid_index::{Calibration, Failure};
-use latentid_ingest::{ingest, walk, IngestConfig, IngestReport, NoProgress, Progress};
+use latentid_index::{Calibration, Failure, Index};
+use latentid_ingest::{
+    ingest, ingest_into, walk, IngestConfig, IngestReport, NoProgress, Progress,
+};
 use latentid_query::{calibrate, calibrate_if_needed, Matcher};
 use latentid_store::{ItemId, ItemKind};
 use rayon::prelude::*;
@@ -209,17 +211,32 @@ pub fn tune<P: TuneProgress>(
     })
 }
 
-/// Re-indexes `index_dir` with the autoencoder at `latent_dim` (training again and
-/// re-encoding every stored item; new files under `paths` are added), then calibrates it.
+/// Re-indexes `index` with the autoencoder at `latent_dim` (training again and re-encoding
+/// every stored item; new files under `paths` are added), then calibrates it.
 pub fn apply(
     paths: &[PathBuf],
-    index_dir: &Path,
+    index: &mut Index,
     latent_dim: usize,
     cfg: &TuneConfig,
     progress: &dyn Progress,
 ) -> Result<(IngestReport, Calibration)> {
     let mut icfg = ingest_config(latent_dim, Encoder::Ae, cfg);
     icfg.retrain = true;
+    let report = ingest_into(index, paths, &icfg, progress)?;
+    let calibration = calibrate(index, &cfg.calibration)?;
+    Ok((report, calibration))
+}
+
+/// [`apply`] where there is no index yet: creates it at `index_dir` from `paths` with the
+/// autoencoder at `latent_dim`, and calibrates it.
+pub fn apply_new(
+    paths: &[PathBuf],
+    index_dir: &Path,
+    latent_dim: usize,
+    cfg: &TuneConfig,
+    progress: &dyn Progress,
+) -> Result<(IngestReport, Calibration)> {
+    let icfg = ingest_config(latent_dim, Encoder::Ae, cfg);
     let (mut index, report) = ingest(index_dir, paths, &icfg, progress)?;
     let calibration = calibrate(&mut index, &cfg.calibration)?;
     Ok((report, calibration))
