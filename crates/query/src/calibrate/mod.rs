@@ -61,9 +61,9 @@ pub fn calibrate_if_needed(
 /// Measures thresholds for `index`, stores them in it, and returns them.
 pub fn calibrate(index: &mut Index, cfg: &CalibrationConfig) -> Result<Calibration> {
     let calib = measure(&Matcher::new(index)?, cfg)?;
-    index.set_calibration(calib.clone())?;
+    index.set_calibration(calib)?;
     index.flush()?;
-    Ok(calib)
+    Ok(index.calibration().clone())
 }
 fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
     let index = matcher.index();
