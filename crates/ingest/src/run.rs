@@ -319,19 +319,17 @@ fn store_job(
             index.replace_file(*id, path, enc)?;
             Ok(JobOutcome::Reencoded)
         }
-        Job::New { path, hash } => {
-            match index.add_file(path, hash, enc)? {
-                AddOutcome::Added(id) => Ok(JobOutcome::Added {
-                    id,
-                    path: path.clone(),
-                    seconds: enc.duration_s,
-                }),
-                AddOutcome::Duplicate(existing) => Ok(JobOutcome::Duplicate {
-                    path: path.clone(),
-                    existing,
-                }),
-            }
-        }
+        Job::New { path, hash } => match index.add_file(path, hash, enc)? {
+            AddOutcome::Added(id) => Ok(JobOutcome::Added {
+                id,
+                path: path.clone(),
+                seconds: enc.duration_s,
+            }),
+            AddOutcome::Duplicate(existing) => Ok(JobOutcome::Duplicate {
+                path: path.clone(),
+                existing,
+            }),
+        },
     }
 }
 
