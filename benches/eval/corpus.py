@@ -60,6 +60,10 @@ CORPORA = {
             # Known duplicate of supertuxkart's track of the same name; supertuxkart is in neither
             # corpus, but the brief (and DESIGN.md) list it as a known duplicate to drop.
             ("supertux-data", "beneath_the_rabbit_hole"): "a known duplicate of supertuxkart's track",
+            # Variants of one tune: held out, one would count as a false match whenever a system
+            # names the other; in the library, as a wrong track. Found by the first run of this
+            # harness: 11 of the 14 clips latentid named from held-out tracks were cave_old as cave.
+            ("supertux-data", "cave_old"): "the older version of supertux cave: the same tune",
         },
     ),
 }

@@ -217,7 +217,7 @@ def markdown(results: dict) -> str:
     lines += [
         "",
         "| system | wrong track named (in library) | offset within 0.5 s (of right named) | same, speed+2 only "
-        "| index speed (x real time, incl. training) | training (s) | index peak memory (MB) | index MB per audio hour "
+        "| index speed (x real time, incl. training) | training s (epochs) | index peak memory (MB) | index MB per audio hour "
         "| query, batch (ms per clip) | query, one-shot 5 s clip (median ms) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -229,7 +229,7 @@ def markdown(results: dict) -> str:
             f"| {n} | {pct(sc['wrong_named_in_library'])}% | {pct(sc['offset_within_0.5s'])}% "
             f"| {pct(sc['offset_within_0.5s_speed'])}% "
             f"| {c['library_hours'] * 3600 / s['index_seconds']:.0f} "
-            f"| {s['train_seconds']:.0f} | {s['index_peak_mb']:.0f} "
+            f"| {s['train_seconds']:.0f}{f' ({e})' if (e := s.get('train_epochs')) else ''} | {s['index_peak_mb']:.0f} "
             f"| {s['index_bytes'] / 1e6 / c['library_hours']:.1f} "
             f"| {1000 * s['query_seconds_total'] / meta['n_queries']:.0f} | {systems.median(s['one_shot_ms']):.0f} |")
     if "latentid" in runs:
@@ -362,6 +362,8 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true",
                     help="reuse the indexes (and pca_vote's answers) of a previous run: iterate on querying only")
     ap.add_argument("--no-write", action="store_true", help="print the tables, leave benches/RESULTS.md alone")
+    ap.add_argument("--render-only", action="store_true",
+                    help="run nothing: rebuild the tables from each corpus's results.json of the last run")
     args = ap.parse_args()
     args.work = args.work.resolve()
     args.binary = args.binary.resolve()
@@ -380,7 +382,13 @@ def main() -> None:
         "command": " ".join([entry, *map(shlex.quote, sys.argv[1:])]),
     }
     for name in (corpus.CORPORA if args.corpus == "all" else [args.corpus]):
-        run_corpus(name, args, meta)
+        if args.render_only:
+            text = markdown(json.loads((args.work / name / "results.json").read_text()))
+            print(text)
+            if not args.no_write:
+                write_results_md(name, text)
+        else:
+            run_corpus(name, args, meta)
 
 
 if __name__ == "__main__":

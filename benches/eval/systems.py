@@ -34,6 +34,9 @@ class Run:
     top_stats: dict[str, dict[str, float]] = field(default_factory=dict)
     index_seconds: float = 0.0
     train_seconds: float = 0.0
+    # Training stops at a wall-clock budget (150 s by default): on a loaded machine it runs fewer
+    # epochs, and the encoder is weaker. The count says whether that happened.
+    train_epochs: int | None = None
     index_peak_mb: float = 0.0
     index_bytes: int = 0
     query_seconds_total: float = 0.0
@@ -98,6 +101,7 @@ def latentid(binary: Path, library: Path, index: Path, queries: list[str], one_s
     report, wall, peak = rec["report"], rec["wall"], rec["peak"]
     run.index_seconds = wall
     run.train_seconds = (report.get("trained") or {}).get("seconds", 0.0)
+    run.train_epochs = (report.get("trained") or {}).get("epochs")
     run.index_peak_mb = peak
     if report["failed"]:
         run.notes.append(f"{len(report['failed'])} library files failed: {report['failed']}")
