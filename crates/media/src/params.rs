@@ -10,6 +10,8 @@ pub struct AudioParams {
     pub hop: usize,
     pub n_mels: usize,
     pub fmin: f32,
+    /// Top of the mel bands: below the resampler's transition band (flat to 3.8 kHz at every
+    /// source rate), so a song and a clip of it sampled at different rates agree.
     pub fmax: f32,
     /// Frames per patch.
     pub patch_frames: usize,
@@ -23,7 +25,7 @@ impl Default for AudioParams {
             hop: 256,
             n_mels: 64,
             fmin: 300.0,
-            fmax: 4000.0,
+            fmax: 3800.0,
             patch_frames: 32,
         }
     }
