@@ -91,6 +91,26 @@ pub fn time_shift(signal: &[f32], shift: isize) -> Vec<f32> {
     out
 }
 
+/// Plays `signal` `factor` times as fast (pitch moves with it, as a turntable or a radio
+/// station's speed-up does), same length, about its middle: sample `i` of the output is the
+/// input at `mid + (i - mid) * factor`, linearly interpolated; zeros where that falls outside.
+pub fn change_speed(signal: &[f32], factor: f32) -> Vec<f32> {
+    let n = signal.len();
+    let mid = n as f64 / 2.0;
+    (0..n)
+        .map(|i| {
+            let t = mid + (i as f64 - mid) * factor as f64;
+            if t < 0.0 || t > (n - 1) as f64 {
+                return 0.0;
+            }
+            let j = t.floor() as usize;
+            let frac = (t - j as f64) as f32;
+            let next = signal.get(j + 1).copied().unwrap_or(signal[j]);
+            signal[j] * (1.0 - frac) + next * frac
+        })
+        .collect()
+}
+
 /// RBJ biquad, direct form I.
 struct Biquad {
     b: [f32; 3],
@@ -193,14 +213,18 @@ pub fn reverb(
         .collect()
 }
 
-/// Random corruption at random strength, as used for training: a random subset of time
-/// shift, reverb, band limiting, additive noise (white, pink or other audio) and gain.
+/// Random corruption at random strength, as used for training: a random subset of speed
+/// change, time shift, reverb, band limiting, additive noise (white, pink or other audio) and
+/// gain.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AudioAugment {
     pub snr_min: f32,
     pub snr_max: f32,
     /// Largest shift in samples, either way.
     pub max_shift: usize,
+    /// Largest speed change, either way (0.03 = 3%).
+    pub max_speed: f32,
+    pub p_speed: f32,
     pub p_noise: f32,
     pub p_reverb: f32,
     pub p_band: f32,
@@ -211,9 +235,13 @@ impl Default for AudioAugment {
     fn default() -> Self {
         Self {
             snr_min: 0.0,
-            snr_max: 20.0,
-            max_shift: 2000,
-            p_noise: 0.8,
+            snr_max: 15.0,
+            // A stored signature every 8 frames (2048 samples) leaves a query patch at most
+            // 1024 samples off one: that is the shift the encoder must absorb.
+            max_shift: 1024,
+            max_speed: 0.03,
+            p_speed: 0.5,
+            p_noise: 0.85,
             p_reverb: 0.3,
             p_band: 0.3,
             p_gain: 0.5,
@@ -230,12 +258,18 @@ impl AudioAugment {
         others: Option<&[f32]>,
         rng: &mut impl Rng,
     ) -> Vec<f32> {
-        let mut x = if self.max_shift > 0 {
-            let m = self.max_shift as i64;
-            time_shift(clean, rng.random_range(-m..=m) as isize)
+        let mut x = if self.max_speed > 0.0 && rng.random::<f32>() < self.p_speed {
+            change_speed(
+                clean,
+                1.0 + rng.random_range(-self.max_speed..=self.max_speed),
+            )
         } else {
             clean.to_vec()
         };
+        if self.max_shift > 0 {
+            let m = self.max_shift as i64;
+            x = time_shift(&x, rng.random_range(-m..=m) as isize);
+        }
         if rng.random::<f32>() < self.p_reverb {
             let rt60 = rng.random_range(0.2..0.9);
             let wet = rng.random_range(0.2..0.7);
