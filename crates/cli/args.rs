@@ -115,6 +115,10 @@ pub struct IndexCmd {
     /// (0 = plain denoising autoencoder) [default: 0 for audio, 1 for images]
     #[arg(long, hide = true)]
     pub invariance_weight: Option<f32>,
+    /// Training: weight of the contrastive term (0 = none; signatures are stored at unit
+    /// length when it is on) [default: 1 for audio, 0 for images]
+    #[arg(long, hide = true)]
+    pub contrastive_weight: Option<f32>,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,9 @@ fn ingest_config(cmd: &IndexCmd) -> IngestConfig {
     if let Some(w) = cmd.invariance_weight {
         cfg.train.invariance_weight = Some(w);
     }
+    if let Some(w) = cmd.contrastive_weight {
+        cfg.train.contrastive_weight = Some(w);
+    }
     cfg
 }
 
@@ -123,12 +126,16 @@ fn print_human(r: &IngestReport, c: Option<&Calibration>) {
 pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
     match kind {
         ItemKind::Audio => println!(
-            "calibration: a match needs evidence {} (lead in agreeing patches over the next track x sqrt(patches)); {} noisy clips of indexed tracks: {:.0}% found; {} clips with their track left out: {:.0}% named",
+            "calibration: a match needs evidence {} (lead in agreeing patches over the next track x sqrt(patches)); {} noisy clips of indexed tracks: {:.0}% found; {} clips with their track left out: {:.0}% named{}",
             c.evidence_summary(),
             c.positives,
             c.positive_recall * 100.0,
             c.negatives,
-            c.negative_pass * 100.0
+            c.negative_pass * 100.0,
+            match c.variant_pairs.len() {
+                0 => String::new(),
+                n => format!("; {n} pairs of tracks sound like variants of one tune"),
+            }
         ),
         ItemKind::Image => println!(
             "calibration: a match must be within distance {:.3}; {} altered copies {:.0}% found, {} nearest strangers {:.0}% within",

@@ -103,6 +103,9 @@ pub(crate) fn train_model(
         }
     };
     ae.kind = cfg.encoder.clone();
+    // A contrastive encoder compares codes by angle: its signatures are stored at unit length,
+    // so that Euclidean search ranks them by that angle.
+    ae.normalize = cfg.train.contrastive_weight_for(&ae.input) > 0.0;
     progress.event(Event::Finish {
         stage: Stage::Sample,
     });
