@@ -9,3 +9,4 @@ mod cli;
 mod demo;
 mod images;
 mod tune;
+mod variants;

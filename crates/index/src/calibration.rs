@@ -22,6 +22,10 @@ pub struct Calibration {
     pub negatives: usize,
     pub positive_recall: f32,
     pub negative_pass: f32,
+    /// Audio: pairs of items found to be variants of one tune (their clips, left out, find
+    /// each other again and again), whose hits did not set the threshold.
+    #[serde(default)]
+    pub variant_pairs: Vec<(u64, u64)>,
     /// The store's revision it was measured at: stale once the library changed.
     #[serde(default)]
     pub revision: u64,
@@ -38,6 +42,7 @@ impl Default for Calibration {
             negatives: 0,
             positive_recall: f32::NAN,
             negative_pass: f32::NAN,
+            variant_pairs: Vec::new(),
             revision: 0,
         }
     }
@@ -54,6 +59,13 @@ impl Calibration {
             .map(|(n, e)| format!("{e:.2} at {n:.0} patches"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Whether two items were found to be variants of one tune.
+    pub fn are_variants(&self, a: u64, b: u64) -> bool {
+        self.variant_pairs
+            .iter()
+            .any(|&(x, y)| (x == a && y == b) || (x == b && y == a))
     }
 
     /// The evidence threshold for a query of `patches` patches: linear in log(patches)

@@ -23,26 +23,74 @@ impl Matcher<'_> {
         exclude: Option<ItemId>,
     ) -> Result<Option<QueryResult>> {
         let started = Instant::now();
+        let Some((neighbours, frames)) = self.clip_neighbours(samples, cfg, exclude.is_some())?
+        else {
+            return Ok(None);
+        };
+        let mut result = self.tally(&without(neighbours, exclude, cfg), &frames, None, cfg)?;
+        result.seconds = started.elapsed().as_secs_f32();
+        Ok(Some(result))
+    }
+
+    /// The clip queried twice from one encoding and one search: as it is, and as if `exclude`
+    /// were not in the index (a calibration probe).
+    pub fn query_samples_with_and_without(
+        &self,
+        samples: &[f32],
+        cfg: &QueryConfig,
+        exclude: ItemId,
+    ) -> Result<Option<(QueryResult, QueryResult)>> {
+        let Some((neighbours, frames)) = self.clip_neighbours(samples, cfg, true)? else {
+            return Ok(None);
+        };
+        let k = cfg.neighbours.max(1);
+        let with: Vec<Vec<Neighbour>> = neighbours
+            .iter()
+            .map(|l| l.iter().take(k).cloned().collect())
+            .collect();
+        let with = self.tally(&with, &frames, None, cfg)?;
+        let without = self.tally(&without(neighbours, Some(exclude), cfg), &frames, None, cfg)?;
+        Ok(Some((with, without)))
+    }
+
+    /// Encodes the clip and finds its patches' neighbours (twice as many when some are to be
+    /// left out); `None` when it has no audible patch.
+    fn clip_neighbours(
+        &self,
+        samples: &[f32],
+        cfg: &QueryConfig,
+        spare: bool,
+    ) -> Result<Option<(Vec<Vec<Neighbour>>, Vec<usize>)>> {
         let clip = self.index().encode_clip(samples, cfg.hop_frames)?;
         if clip.is_empty() {
             return Ok(None);
         }
         let k = cfg.neighbours.max(1);
-        let mut neighbours = self
+        let neighbours = self
             .store()
-            .search_batch(&clip.codes, if exclude.is_some() { 2 * k } else { k })?;
-        if let Some(x) = exclude {
-            for list in &mut neighbours {
-                list.retain(|n| n.item != x);
-                list.truncate(k);
-            }
-        }
-        let frames: Vec<usize> = clip.frames.iter().map(|&f| f as usize).collect();
-        let mut result = self.tally(&neighbours, &frames, None, cfg)?;
-        result.seconds = started.elapsed().as_secs_f32();
-        Ok(Some(result))
+            .search_batch(&clip.codes, if spare { 2 * k } else { k })?;
+        let frames = clip.frames.iter().map(|&f| f as usize).collect();
+        Ok(Some((neighbours, frames)))
     }
+}
 
+/// Each patch's `k` nearest neighbours once `exclude` is left out.
+fn without(
+    mut neighbours: Vec<Vec<Neighbour>>,
+    exclude: Option<ItemId>,
+    cfg: &QueryConfig,
+) -> Vec<Vec<Neighbour>> {
+    if let Some(x) = exclude {
+        let k = cfg.neighbours.max(1);
+        for list in &mut neighbours {
+            list.retain(|n| n.item != x);
+            list.truncate(k);
+        }
+    }
+    neighbours
+}
+
+impl Matcher<'_> {
     /// Votes neighbours of query patches into ranked candidates. `exclude` leaves one item
     /// out (for "similar to this stored item").
     pub(crate) fn tally(
@@ -61,11 +109,8 @@ impl Matcher<'_> {
         }
         let tallies = vote(&vs, params);
         let n = frames.len().max(1) as f32;
-        let tau = self
-            .index()
-            .calibration()
-            .evidence_for(frames.len())
-            .max(1e-6);
+        let calibration = self.index().calibration();
+        let tau = calibration.evidence_for(frames.len()).max(1e-6);
         let min_conf = cfg.min_confidence.unwrap_or(0.5);
         let frame_s = self.index().features().audio.frame_seconds();
         let agreement = |i: usize| tallies.get(i).map_or(0.0, |t| t.score / n);
@@ -80,7 +125,13 @@ impl Matcher<'_> {
             // sqrt(n) puts 2 s and 10 s clips on one scale, and longer clips earn more; the
             // threshold is still calibrated per length, since short clips' chance leads vary
             // more than that.
-            let rival = if i == 0 { agreement(1) } else { agreement(0) };
+            // Variants of one tune (found at calibration) are not rivals: a clip of either
+            // rightly agrees with both.
+            let rival = tallies
+                .iter()
+                .enumerate()
+                .find(|&(j, o)| j != i && !calibration.are_variants(o.item, t.item))
+                .map_or(0.0, |(j, _)| agreement(j));
             let evidence = ((agreement(i) - rival) * n.sqrt()).max(0.0);
             candidates.push(Candidate {
                 id: item.id,

@@ -17,8 +17,13 @@ use crate::{Matcher, Result};
 
 #[derive(Clone, Debug)]
 pub struct CalibrationConfig {
-    /// Items probed (spread over the library).
+    /// Pictures probed (spread over the library).
     pub items: usize,
+    /// Tracks probed (spread over the library).
+    pub audio_items: usize,
+    /// Audio: clips per probe length, spread over the probed items (each is queried clean and
+    /// under noise with its track left out, and under noise with it in place).
+    pub probes_per_length: usize,
     /// Clip lengths of the probes, seconds.
     pub lengths: Vec<f32>,
     /// SNR of the pink noise on positive probes.
@@ -30,6 +35,11 @@ pub struct CalibrationConfig {
     /// a clip of one, left out, rightly finds the other — a single such pair must not raise
     /// the bar for every query.
     pub negative_quantile: f32,
+    /// Audio: a pair of tracks whose left-out probes find each other above a first threshold
+    /// this many times is a pair of variants of one tune; those hits do not set the threshold.
+    pub variant_hits: usize,
+    /// Audio: the evidence threshold is never below this.
+    pub floor: f32,
     pub seed: u64,
 }
 
@@ -37,10 +47,14 @@ impl Default for CalibrationConfig {
     fn default() -> Self {
         Self {
             items: 48,
-            lengths: vec![2.0, 5.0, 10.0],
+            audio_items: 200,
+            probes_per_length: 500,
+            lengths: vec![2.0, 3.0, 5.0, 10.0],
             snr_db: 10.0,
-            margin: 1.1,
+            margin: 1.2,
             negative_quantile: 0.99,
+            variant_hits: 3,
+            floor: 0.3,
             seed: 7,
         }
     }
@@ -68,8 +82,12 @@ pub fn calibrate(index: &mut Index, cfg: &CalibrationConfig) -> Result<Calibrati
 fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
     let index = matcher.index();
     let mut items = index.store().items()?;
-    let step = (items.len() as f32 / cfg.items.max(1) as f32).max(1.0);
-    items = (0..cfg.items.min(items.len()))
+    let probed = match index.kind() {
+        ItemKind::Audio => cfg.audio_items,
+        ItemKind::Image => cfg.items,
+    };
+    let step = (items.len() as f32 / probed.max(1) as f32).max(1.0);
+    items = (0..probed.min(items.len()))
         .map(|i| items[(i as f32 * step) as usize].clone())
         .collect();
     let mut calib = index.calibration().clone();
