@@ -116,7 +116,7 @@ pub(crate) async fn uploads(
     ];
     if text.iter().any(|t| ctype.starts_with(t)) {
         return Err(ApiError::unsupported_type(format!(
-            "a {ctype} body is not media: send the file's bytes (e.g. application/octet-stream) or multipart/form-data"
+            "a body of type {ctype} is not media: send the file's bytes (e.g. application/octet-stream) or multipart/form-data"
         )));
     }
     Ok(vec![Upload {
