@@ -84,6 +84,14 @@ enum Job {
     Again { id: ItemId, path: PathBuf },
 }
 
+impl Job {
+    fn path(&self) -> &PathBuf {
+        match self {
+            Job::New { path, .. } | Job::Again { path, .. } => path,
+        }
+    }
+}
+
 enum JobOutcome {
     Failed(Failure),
     Added {
@@ -178,22 +186,27 @@ fn add_files(
                 .map(|(path, hash)| Job::New { path, hash }),
         )
         .collect();
-    let index_ref: &Index = index;
-    let outcomes: Vec<JobOutcome> = jobs
-        .into_par_iter()
-        .map(|job| {
-            let path = match &job {
-                Job::New { path, .. } | Job::Again { path, .. } => path,
-            };
-            let out = run_job(index_ref, &job)
-                .unwrap_or_else(|e| JobOutcome::Failed(Failure::new(path.clone(), e)));
+    // Files are decoded and encoded in parallel, a chunk at a time, and stored in path
+    // order: item and signature ids do not depend on which thread finished first (a rerun
+    // builds the same index), and at most a chunk's signatures wait in memory.
+    let chunk = 4 * rayon::current_num_threads().max(1);
+    let mut outcomes: Vec<JobOutcome> = Vec::with_capacity(jobs.len());
+    for batch in jobs.chunks(chunk) {
+        let encoded: Vec<std::result::Result<EncodedFile, FileError>> = batch
+            .par_iter()
+            .map(|job| index.encode_file(job.path()))
+            .collect();
+        for (job, enc) in batch.iter().zip(encoded) {
+            let out = enc
+                .and_then(|enc| store_job(index, job, &enc))
+                .unwrap_or_else(|e| JobOutcome::Failed(Failure::new(job.path().clone(), e)));
             progress.event(Event::Advance {
                 stage: Stage::Encode,
-                path: Some(path),
+                path: Some(job.path()),
             });
-            out
-        })
-        .collect();
+            outcomes.push(out);
+        }
+    }
     progress.event(Event::Finish {
         stage: Stage::Encode,
     });
@@ -296,27 +309,27 @@ fn hash_new_files(
     })
 }
 
-fn run_job(index: &Index, job: &Job) -> std::result::Result<JobOutcome, FileError> {
+fn store_job(
+    index: &Index,
+    job: &Job,
+    enc: &EncodedFile,
+) -> std::result::Result<JobOutcome, FileError> {
     match job {
         Job::Again { id, path } => {
-            let enc: EncodedFile = index.encode_file(path)?;
-            index.replace_file(*id, path, &enc)?;
+            index.replace_file(*id, path, enc)?;
             Ok(JobOutcome::Reencoded)
         }
-        Job::New { path, hash } => {
-            let enc = index.encode_file(path)?;
-            match index.add_file(path, hash, &enc)? {
-                AddOutcome::Added(id) => Ok(JobOutcome::Added {
-                    id,
-                    path: path.clone(),
-                    seconds: enc.duration_s,
-                }),
-                AddOutcome::Duplicate(existing) => Ok(JobOutcome::Duplicate {
-                    path: path.clone(),
-                    existing,
-                }),
-            }
-        }
+        Job::New { path, hash } => match index.add_file(path, hash, enc)? {
+            AddOutcome::Added(id) => Ok(JobOutcome::Added {
+                id,
+                path: path.clone(),
+                seconds: enc.duration_s,
+            }),
+            AddOutcome::Duplicate(existing) => Ok(JobOutcome::Duplicate {
+                path: path.clone(),
+                existing,
+            }),
+        },
     }
 }
 

@@ -30,6 +30,10 @@ pub struct AeConfig {
     /// every input value as it is.
     #[serde(default = "one")]
     pub pool: usize,
+    /// Signatures are the codes scaled to unit length, so they compare by angle: what the
+    /// contrastive term of training shapes. Models stored before this field: raw codes.
+    #[serde(default)]
+    pub normalize: bool,
 }
 
 fn one() -> usize {
@@ -44,6 +48,7 @@ impl AeConfig {
             kind: EncoderKind::Autoencoder,
             hidden: vec![512, 256],
             pool: 1,
+            normalize: false,
         }
     }
 
@@ -59,6 +64,7 @@ impl AeConfig {
             kind: EncoderKind::Autoencoder,
             hidden: vec![512, 256],
             pool: if size % 4 == 0 { 4 } else { 1 },
+            normalize: false,
         }
     }
 
@@ -107,6 +113,12 @@ pub struct TrainConfig {
     /// at 10 dB SNR against 85% at 0, benches/RESULTS.md, encoder), 1 for images (the image
     /// evaluation was measured at 1).
     pub invariance_weight: Option<f32>,
+    /// Weight of the contrastive term (NT-Xent): a corrupted copy's code must be nearer its
+    /// own clean code than the clean codes of the other examples of the batch, by angle.
+    /// `None`: what measured best for the input kind (see [`Self::contrastive_weight_for`]).
+    pub contrastive_weight: Option<f32>,
+    /// Temperature of the contrastive term's softmax over cosine similarities.
+    pub temperature: f32,
     /// Stop after this many seconds (checked between epochs).
     pub time_budget_s: Option<f32>,
 }
@@ -123,6 +135,8 @@ impl Default for TrainConfig {
             patience: 5,
             seed: 0,
             invariance_weight: None,
+            contrastive_weight: None,
+            temperature: 0.1,
             time_budget_s: Some(150.0),
         }
     }
@@ -134,6 +148,15 @@ impl TrainConfig {
         self.invariance_weight.unwrap_or(match input {
             InputShape::Audio { .. } => 0.0,
             InputShape::Image { .. } => 1.0,
+        })
+    }
+
+    /// The contrastive weight used for inputs of this shape (see
+    /// [`Self::contrastive_weight`]).
+    pub fn contrastive_weight_for(&self, input: &InputShape) -> f32 {
+        self.contrastive_weight.unwrap_or(match input {
+            InputShape::Audio { .. } => 0.0,
+            InputShape::Image { .. } => 0.0,
         })
     }
 

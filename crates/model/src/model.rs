@@ -115,6 +115,11 @@ impl Model {
                 let target = ae.target(x)?;
                 let z = ae.encode_target(&target)?;
                 let rec = ae.decode(&z)?;
+                let z = if self.config.normalize {
+                    crate::train::unit_rows(&z)?
+                } else {
+                    z
+                };
                 Ok((z, rec, target))
             }
             Inner::Pca { mean, components } => {

@@ -31,6 +31,7 @@ pub struct EpochReport {
     pub val_loss: f32,
     pub recon_loss: f32,
     pub invariance_loss: f32,
+    pub contrastive_loss: f32,
     pub elapsed_s: f32,
     pub improved: bool,
 }
@@ -48,10 +49,32 @@ fn make_pairs(data: &dyn TrainingData, indices: &[usize], seed: u64) -> (Vec<f32
     (clean, noisy)
 }
 
-/// Reconstruction of the clean patch from the corrupted one, plus the invariance term:
-/// squared distance between the codes of the two copies over the variance of clean codes
-/// in the batch — scale-free, so shrinking all codes does not lower it.
-fn losses(model: &Model, clean: &Tensor, noisy: &Tensor) -> Result<(Tensor, Tensor)> {
+/// The terms of the training loss, each a scalar tensor.
+struct Losses {
+    /// Mean squared error of the clean target rebuilt from the corrupted input.
+    recon: Tensor,
+    /// Squared distance between the codes of the two copies over the variance of clean
+    /// codes in the batch — scale-free, so shrinking all codes does not lower it.
+    invariance: Tensor,
+    /// NT-Xent, both ways: each corrupted copy must pick its own clean code out of the
+    /// batch's clean codes by cosine similarity over `temperature`, and each clean code
+    /// its own copy. Zero when not asked for.
+    contrastive: Tensor,
+}
+
+impl Losses {
+    fn total(&self, w_inv: f64, w_con: f64) -> Result<Tensor> {
+        Ok(((&self.recon + self.invariance.affine(w_inv, 0.0)?)?
+            + self.contrastive.affine(w_con, 0.0)?)?)
+    }
+}
+
+fn losses(
+    model: &Model,
+    clean: &Tensor,
+    noisy: &Tensor,
+    temperature: Option<f64>,
+) -> Result<Losses> {
     let Inner::Ae { ae, .. } = &model.inner else {
         return Err(ModelError::NoTrainingData);
     };
@@ -60,8 +83,31 @@ fn losses(model: &Model, clean: &Tensor, noisy: &Tensor) -> Result<(Tensor, Tens
     let zn = ae.encode(noisy)?;
     let recon = (ae.decode(&zn)? - &clean)?.sqr()?.mean_all()?;
     let spread = zc.var_keepdim(0)?.mean_all()?.affine(1.0, 1e-4)?;
-    let invariance = ((zn - &zc)?.sqr()?.mean_all()? / spread)?;
-    Ok((recon, invariance))
+    let invariance = ((&zn - &zc)?.sqr()?.mean_all()? / spread)?;
+    let contrastive = match temperature {
+        Some(t) => nt_xent(&zn, &zc, t)?,
+        None => Tensor::zeros((), candle_core::DType::F32, &Device::Cpu)?,
+    };
+    Ok(Losses {
+        recon,
+        invariance,
+        contrastive,
+    })
+}
+
+/// Rows scaled to unit length (the small epsilon keeps a zero code finite).
+pub(crate) fn unit_rows(z: &Tensor) -> Result<Tensor> {
+    let norm = z.sqr()?.sum_keepdim(1)?.affine(1.0, 1e-12)?.sqrt()?;
+    Ok(z.broadcast_div(&norm)?)
+}
+
+fn nt_xent(a: &Tensor, b: &Tensor, temperature: f64) -> Result<Tensor> {
+    let n = a.dim(0)?;
+    let logits = (unit_rows(a)?.matmul(&unit_rows(b)?.t()?)? / temperature)?;
+    let own = Tensor::arange(0u32, n as u32, &Device::Cpu)?;
+    let rows = candle_nn::loss::cross_entropy(&logits, &own)?;
+    let cols = candle_nn::loss::cross_entropy(&logits.t()?.contiguous()?, &own)?;
+    Ok(((rows + cols)? * 0.5)?)
 }
 
 /// Trains an encoder: see the crate docs. PCA (`cfg.kind == Pca`) is fitted on clean examples.
@@ -96,6 +142,7 @@ pub fn train(
             val_loss: 0.0,
             recon_loss: 0.0,
             invariance_loss: 0.0,
+            contrastive_loss: 0.0,
             elapsed_s: started.elapsed().as_secs_f32(),
             improved: true,
         });
@@ -120,7 +167,9 @@ pub fn train(
     )?;
     // Validation pairs are fixed, so val loss is comparable across epochs.
     let (val_clean, val_noisy) = make_pairs(data, val_idx, tc.seed ^ 0x5eed);
-    let w = tc.invariance_weight_for(&cfg.input) as f64;
+    let w_inv = tc.invariance_weight_for(&cfg.input) as f64;
+    let w_con = tc.contrastive_weight_for(&cfg.input) as f64;
+    let temperature = (w_con > 0.0).then_some(tc.temperature.max(1e-3) as f64);
     let mut best = f32::INFINITY;
     let mut best_weights: Option<Vec<Tensor>> = None;
     let mut stale = 0;
@@ -129,7 +178,8 @@ pub fn train(
         let (clean, noisy) = make_pairs(data, train_idx, tc.seed.wrapping_add(1 + epoch as u64));
         let mut order: Vec<usize> = (0..train_idx.len()).collect();
         order.shuffle(&mut rng);
-        let (mut sum_loss, mut sum_rec, mut sum_inv, mut batches) = (0f32, 0f32, 0f32, 0usize);
+        let (mut sum_loss, mut sum_rec, mut sum_inv, mut sum_con, mut batches) =
+            (0f32, 0f32, 0f32, 0f32, 0usize);
         for chunk in order.chunks(batch) {
             if chunk.len() < 2 {
                 continue;
@@ -142,19 +192,21 @@ pub fn train(
             };
             let c = Tensor::from_vec(gather(&clean), (chunk.len(), len), &Device::Cpu)?;
             let x = Tensor::from_vec(gather(&noisy), (chunk.len(), len), &Device::Cpu)?;
-            let (rec, inv) = losses(&model, &c, &x)?;
-            let loss = (&rec + inv.affine(w, 0.0)?)?;
+            let l = losses(&model, &c, &x, temperature)?;
+            let loss = l.total(w_inv, w_con)?;
             opt.backward_step(&loss)?;
             sum_loss += loss.to_scalar::<f32>()?;
-            sum_rec += rec.to_scalar::<f32>()?;
-            sum_inv += inv.to_scalar::<f32>()?;
+            sum_rec += l.recon.to_scalar::<f32>()?;
+            sum_inv += l.invariance.to_scalar::<f32>()?;
+            sum_con += l.contrastive.to_scalar::<f32>()?;
             batches += 1;
         }
         let val_loss = if val_idx.len() >= 2 {
             let c = Tensor::from_slice(&val_clean, (val_idx.len(), len), &Device::Cpu)?;
             let x = Tensor::from_slice(&val_noisy, (val_idx.len(), len), &Device::Cpu)?;
-            let (rec, inv) = losses(&model, &c, &x)?;
-            (rec + inv.affine(w, 0.0)?)?.to_scalar::<f32>()?
+            losses(&model, &c, &x, temperature)?
+                .total(w_inv, w_con)?
+                .to_scalar::<f32>()?
         } else {
             sum_loss / batches.max(1) as f32
         };
@@ -179,6 +231,7 @@ pub fn train(
             val_loss,
             recon_loss: sum_rec / b,
             invariance_loss: sum_inv / b,
+            contrastive_loss: sum_con / b,
             elapsed_s: started.elapsed().as_secs_f32(),
             improved,
         });

@@ -270,3 +270,55 @@ fn a_lightly_corrupted_patch_stays_closer_than_another_patch() {
         other
     );
 }
+
+#[test]
+fn the_contrastive_term_makes_copies_find_their_own_code_and_codes_unit_length() {
+    let data = Synthetic::new(256, 64);
+    let cfg = AeConfig {
+        normalize: true,
+        ..small(8)
+    };
+    let tc = TrainConfig {
+        max_epochs: 10,
+        patience: 10,
+        contrastive_weight: Some(1.0),
+        ..TrainConfig::tiny()
+    };
+    let mut reports = Vec::new();
+    let model = train(&cfg, &tc, &data, &mut |r| reports.push(r.clone())).unwrap();
+    let (first, last) = (&reports[0], reports.last().unwrap());
+    assert!(
+        last.contrastive_loss < 0.7 * first.contrastive_loss,
+        "contrastive loss {} -> {}",
+        first.contrastive_loss,
+        last.contrastive_loss
+    );
+    // Signatures are unit vectors, and a corrupted copy's nearest clean code is its own.
+    let clean: Vec<f32> = data.rows.concat();
+    let codes = model.encode(&clean).unwrap().codes;
+    for c in codes.chunks(8) {
+        let norm = c.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");
+    }
+    let mut own = 0;
+    for i in 0..64 {
+        let noisy = model.encode(&data.pair(i, 99).1).unwrap().codes;
+        let nearest = codes
+            .chunks(8)
+            .enumerate()
+            .map(|(j, c)| {
+                (
+                    c.iter()
+                        .zip(&noisy)
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f32>(),
+                    j,
+                )
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap()
+            .1;
+        own += (nearest == i) as usize;
+    }
+    assert!(own >= 48, "{own} of 64 copies found their own clean code");
+}

@@ -25,9 +25,11 @@
 //! # Ok::<(), latentid_query::QueryError>(())
 //! ```
 
+mod audio;
 mod calibrate;
 mod duplicates;
 mod error;
+mod image;
 mod matcher;
 mod vote;
 

@@ -1,0 +1,94 @@
+//! The "no match" threshold, learned from the library itself.
+//!
+//! A threshold that is right for one library is wrong for another (more tracks means more
+//! chance agreement), so it is measured at index time: clips of indexed tracks under noise
+//! are the positives; the same clips queried with their own track left out of the votes are
+//! the negatives — exactly what a song that is not in the library, but sounds like this
+//! library, looks like. (Reversed or sped-up clips are not: they still share patches, and
+//! offsets, with their source.) The threshold sits above every negative, with a margin.
+
+mod audio;
+mod image;
+
+use latentid_index::{Calibration, Index};
+use latentid_store::ItemKind;
+
+use crate::{Matcher, Result};
+
+#[derive(Clone, Debug)]
+pub struct CalibrationConfig {
+    /// Items probed (spread over the library).
+    pub items: usize,
+    /// Clip lengths of the probes, seconds.
+    pub lengths: Vec<f32>,
+    /// SNR of the pink noise on positive probes.
+    pub snr_db: f32,
+    /// Threshold = margin × the `negative_quantile` of the negatives' evidence.
+    pub margin: f32,
+    /// Which negative sets the threshold: 0.99 aims at at most 1% false matches. Not the
+    /// strongest: games and albums hold variants of one tune ("victory" and "victory2"), and
+    /// a clip of one, left out, rightly finds the other — a single such pair must not raise
+    /// the bar for every query.
+    pub negative_quantile: f32,
+    pub seed: u64,
+}
+
+impl Default for CalibrationConfig {
+    fn default() -> Self {
+        Self {
+            items: 48,
+            lengths: vec![2.0, 5.0, 10.0],
+            snr_db: 10.0,
+            margin: 1.1,
+            negative_quantile: 0.99,
+            seed: 7,
+        }
+    }
+}
+
+/// Calibrates `index` when [`Index::needs_calibration`] says so (the library or the model
+/// changed since it was last calibrated): the step that follows every ingest.
+pub fn calibrate_if_needed(
+    index: &mut Index,
+    cfg: &CalibrationConfig,
+) -> Result<Option<Calibration>> {
+    if !index.needs_calibration() {
+        return Ok(None);
+    }
+    Ok(Some(calibrate(index, cfg)?))
+}
+
+/// Measures thresholds for `index`, stores them in it, and returns them.
+pub fn calibrate(index: &mut Index, cfg: &CalibrationConfig) -> Result<Calibration> {
+    let calib = measure(&Matcher::new(index)?, cfg)?;
+    index.set_calibration(calib)?;
+    index.flush()?;
+    Ok(index.calibration().clone())
+}
+fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
+    let index = matcher.index();
+    let mut items = index.store().items()?;
+    let step = (items.len() as f32 / cfg.items.max(1) as f32).max(1.0);
+    items = (0..cfg.items.min(items.len()))
+        .map(|i| items[(i as f32 * step) as usize].clone())
+        .collect();
+    let mut calib = index.calibration().clone();
+    match index.kind() {
+        ItemKind::Audio => audio::measure(matcher, &items, cfg, &mut calib)?,
+        ItemKind::Image => image::measure(matcher, &items, cfg, &mut calib)?,
+    }
+    Ok(calib)
+}
+
+pub(crate) fn share(it: impl Iterator<Item = bool>) -> f32 {
+    let (mut yes, mut n) = (0usize, 0usize);
+    for b in it {
+        n += 1;
+        yes += b as usize;
+    }
+    if n == 0 {
+        f32::NAN
+    } else {
+        yes as f32 / n as f32
+    }
+}
