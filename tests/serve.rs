@@ -382,7 +382,12 @@ fn writes_need_the_token() {
     let clip = tmp.path().join("held.wav");
     excerpt(&song, 3.0, 5.0, None, &clip);
     let clip = std::fs::read(&clip).unwrap();
-    let top = |a: &Value| a["candidates"][0]["name"].as_str().unwrap_or("").to_string();
+    let top = |a: &Value| {
+        a["candidates"][0]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
     let vengeful = "Jeremy Nicoll – Vengeful Pursuit";
     let (status, before) = identify(url, "held.wav", &clip);
     assert_eq!(status, 200, "{before}");
@@ -600,7 +605,8 @@ fn concurrent_writes_go_one_at_a_time_and_a_stop_keeps_them() {
     };
     // One addition and three removals at once: each is done, or refused with 409 while
     // another write runs; never a 5xx, never a half-done write.
-    let (added, removed): ((u16, Value), Vec<(u64, (u16, Value))>) = std::thread::scope(|scope| {
+    type Answer = (u16, Value);
+    let (added, removed): (Answer, Vec<(u64, Answer)>) = std::thread::scope(|scope| {
         let a = scope.spawn(add);
         let r: Vec<_> = [2u64, 3, 4]
             .into_iter()
@@ -608,7 +614,9 @@ fn concurrent_writes_go_one_at_a_time_and_a_stop_keeps_them() {
             .collect();
         (
             a.join().unwrap(),
-            r.into_iter().map(|(id, h)| (id, h.join().unwrap())).collect(),
+            r.into_iter()
+                .map(|(id, h)| (id, h.join().unwrap()))
+                .collect(),
         )
     });
     let conflict = |(status, body): &(u16, Value)| {

@@ -50,6 +50,8 @@ fn open(dir: &Path) -> Result<Index> {
 
 /// Where a reading command's questions go: the index itself, or the `latentid serve` that
 /// holds it (found by its address file in the index folder, and answering).
+// One per command: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Source {
     Local(Index),
     Server(Client),

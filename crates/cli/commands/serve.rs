@@ -22,7 +22,6 @@ pub fn serve(cmd: ServeCmd) -> Result<Outcome> {
         upload_timeout: cmd
             .upload_timeout_s
             .map_or(defaults.upload_timeout, Duration::from_secs),
-        ..defaults
     };
     let dir = &cmd.common.index;
     latentid_serve::run(dir, &cfg, |s: &Started| {

@@ -139,7 +139,7 @@ pub(crate) async fn health(State(app): State<Arc<App>>) -> Json<crate::Health> {
 }
 
 pub(crate) async fn items(State(app): State<Arc<App>>) -> ApiResult<Json<Vec<Item>>> {
-    app.read(|index| Ok(index.store().items().map_err(store_err)?))
+    app.read(|index| index.store().items().map_err(store_err))
         .await
         .map(Json)
 }
