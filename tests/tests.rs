@@ -5,8 +5,10 @@ mod util;
 
 mod audio;
 mod bad_input;
+mod browser;
 mod cli;
 mod demo;
 mod images;
+mod serve;
 mod tune;
 mod variants;

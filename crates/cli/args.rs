@@ -1,5 +1,6 @@
 //! Raw command-line values. No I/O here: `main` turns these into the library crates' configs.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -66,6 +67,13 @@ Example:\n  latentid tune ~/Music --to 32 --budget 60 --plot sweep.svg\n  \
 latentid tune --index indexes/music --apply"
     )]
     Tune(TuneCmd),
+    /// Serve the index over HTTP: a JSON API and a web page (drop a file, or listen)
+    #[command(
+        after_help = "While it runs, `query`, `list`, `stats`, `similar`, `duplicates` and `remove` on this \
+index go through it. Writes over the API need the token it keeps in the index folder (serve.token).\n\n\
+Example:\n  latentid serve --index indexes/music\n  latentid serve --index indexes/music --bind 0.0.0.0:7878"
+    )]
+    Serve(ServeCmd),
     /// Groups of near-duplicate items in the index
     #[command(
         after_help = "Example:\n  latentid duplicates --index indexes/photos\n  latentid duplicates --threshold 0.8 --json --index indexes/photos"
@@ -181,6 +189,31 @@ pub struct DuplicatesCmd {
     /// "no match" distance]. Audio: smallest confidence that one item is the other [default: 0.5]
     #[arg(long)]
     pub threshold: Option<f32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeCmd {
+    #[command(flatten)]
+    pub common: IndexArg,
+    /// Address to listen on; anything but loopback makes the server reachable from other
+    /// machines (port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub bind: SocketAddr,
+    /// Largest upload accepted, in MB
+    #[arg(long, default_value_t = 64)]
+    pub max_upload_mb: usize,
+    /// Requests identified at once [default: the number of cores]
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Requests that may wait for a worker (more get 503 at once)
+    #[arg(long, hide = true)]
+    pub queue: Option<usize>,
+    /// Milliseconds a request waits for a worker before it gets 503
+    #[arg(long, hide = true)]
+    pub queue_wait_ms: Option<u64>,
+    /// Seconds an upload may take to arrive (408 beyond)
+    #[arg(long, hide = true)]
+    pub upload_timeout_s: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -2,17 +2,20 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
+use latentid_serve::{read_token, Removed, TOKEN_FILE};
 use latentid_store::ItemKind;
-use serde::Serialize;
 
-use super::{clock, json_line, open, resolve, short};
+use super::{clock, item_path, json_line, resolve, server_item_error, short, source, Source};
 use crate::args::RemoveCmd;
 use crate::Outcome;
 
 pub fn list(dir: &Path, json: bool) -> Result<Outcome> {
-    let index = open(dir)?;
-    for item in index.store().items()? {
+    let items = match source(dir)? {
+        Source::Local(index) => index.store().items()?,
+        Source::Server(server) => server.items()?,
+    };
+    for item in items {
         if json {
             json_line(&item)?;
             continue;
@@ -33,27 +36,15 @@ pub fn list(dir: &Path, json: bool) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// `remove --json`, one line per removed item.
-#[derive(Serialize)]
-struct Removed<'a> {
-    removed: u64,
-    path: &'a Path,
-    name: &'a str,
-}
-
 pub fn remove(cmd: RemoveCmd) -> Result<Outcome> {
-    let index = open(&cmd.common.index)?;
+    let dir = &cmd.common.index;
     let mut failed = false;
-    for it in &cmd.items {
-        match resolve(&index, it).and_then(|id| Ok(index.store().remove(id)?)) {
-            Ok(item) if cmd.common.json => json_line(&Removed {
-                removed: item.id,
-                path: &item.path,
-                name: &item.name,
-            })?,
+    let mut report = |r: Result<Removed>| -> Result<()> {
+        match r {
+            Ok(item) if cmd.common.json => json_line(&item)?,
             Ok(item) => println!(
                 "removed {} {} ({})",
-                item.id,
+                item.removed,
                 item.name,
                 item.path.display()
             ),
@@ -62,8 +53,36 @@ pub fn remove(cmd: RemoveCmd) -> Result<Outcome> {
                 eprintln!("error: {e:#}");
             }
         }
+        Ok(())
+    };
+    match source(dir)? {
+        Source::Local(index) => {
+            for it in &cmd.items {
+                let removed = resolve(&index, it).and_then(|id| Ok(index.store().remove(id)?));
+                report(removed.map(|item| Removed {
+                    removed: item.id,
+                    path: item.path,
+                    name: item.name,
+                }))?;
+            }
+            index.flush()?;
+        }
+        Source::Server(server) => {
+            let token = read_token(dir).ok_or_else(|| {
+                anyhow!(
+                    "a latentid server holds {} and removing through it needs its token, which {} does not give this user",
+                    dir.display(),
+                    dir.join(TOKEN_FILE).display()
+                )
+            })?;
+            for it in &cmd.items {
+                let removed = server
+                    .remove(it, &item_path(it), &token)
+                    .map_err(|e| server_item_error(e, it, dir));
+                report(removed)?;
+            }
+        }
     }
-    index.flush()?;
     Ok(if failed {
         Outcome::SomeFailed
     } else {
@@ -72,8 +91,14 @@ pub fn remove(cmd: RemoveCmd) -> Result<Outcome> {
 }
 
 pub fn stats(dir: &Path, json: bool) -> Result<Outcome> {
-    let index = open(dir)?;
-    let s = index.summary()?;
+    let s = match source(dir)? {
+        Source::Local(index) => index.summary()?,
+        // The index as this command names it, as the local path prints it.
+        Source::Server(server) => latentid_index::Summary {
+            index: dir.to_path_buf(),
+            ..server.stats()?
+        },
+    };
     if json {
         json_line(&s)?;
         return Ok(Outcome::Success);

@@ -1,17 +1,20 @@
 //! One function per subcommand: build the library config, run, print. Each opens its
-//! index once.
+//! index once — or, while `latentid serve` holds it, asks that server ([`Source`]), and
+//! prints the same either way.
 
 mod index;
 mod library;
 mod query;
+mod serve;
 mod tune;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
-use latentid_index::Index;
+use anyhow::{anyhow, Result};
+use latentid_index::{Index, IndexError};
 use latentid_query::Candidate;
-use latentid_store::{ItemId, SearchParams};
+use latentid_serve::{Client, ServerFile};
+use latentid_store::{ItemId, SearchParams, StoreError};
 
 use crate::args::Command;
 use crate::Outcome;
@@ -26,13 +29,42 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Similar(c) => query::similar(c),
         Command::Duplicates(c) => query::duplicates(c),
         Command::Tune(c) => tune::tune(c),
+        Command::Serve(c) => serve::serve(c),
     }
 }
 
 /// Opens an index for a one-shot command: a few searches answer by exact scan sooner than
 /// the HNSW graph could be loaded; a long batch moves on to the graph by itself.
 fn open(dir: &Path) -> Result<Index> {
-    Ok(Index::open(dir, SearchParams::one_shot())?)
+    Index::open(dir, SearchParams::one_shot()).map_err(|e| match (&e, ServerFile::read(dir)) {
+        (IndexError::Store(StoreError::InUse { .. }), Some(f)) => anyhow!(
+            "{e} (a latentid server at {} holds it but does not answer; `query`, `list`, `stats`, `similar`, `duplicates` and `remove` go through a running server, other commands need it stopped)",
+            f.url
+        ),
+        (IndexError::Store(StoreError::InUse { .. }), None) => anyhow!(
+            "{e} (if it is `latentid serve`, `query`, `list`, `stats`, `similar`, `duplicates` and `remove` go through it; other commands need it stopped)"
+        ),
+        _ => e.into(),
+    })
+}
+
+/// Where a reading command's questions go: the index itself, or the `latentid serve` that
+/// holds it (found by its address file in the index folder, and answering).
+// One per command: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum Source {
+    Local(Index),
+    Server(Client),
+}
+
+fn source(dir: &Path) -> Result<Source> {
+    match Client::discover(dir) {
+        Some(client) => {
+            tracing::info!("asking the latentid server at {}", client.url());
+            Ok(Source::Server(client))
+        }
+        None => Ok(Source::Local(open(dir)?)),
+    }
 }
 
 /// 12 hex digits name a model well enough for people.
@@ -72,15 +104,30 @@ fn resolve(index: &Index, item: &str) -> Result<ItemId> {
             return Ok(id);
         }
     }
-    let path = PathBuf::from(item);
-    let canonical =
-        std::fs::canonicalize(&path).unwrap_or_else(|_| std::path::absolute(&path).unwrap_or(path));
-    match store.find_path(&canonical)? {
+    match store.find_path(&item_path(item))? {
         Some(id) => Ok(id),
-        None => bail!(
-            "{item}: no such item in the index at {} (see `latentid list`)",
-            index.location().display()
-        ),
+        None => Err(no_such_item(item, index.location())),
+    }
+}
+
+/// The path an item argument stands for, as `index` stored paths.
+fn item_path(item: &str) -> PathBuf {
+    let path = PathBuf::from(item);
+    std::fs::canonicalize(&path).unwrap_or_else(|_| std::path::absolute(&path).unwrap_or(path))
+}
+
+fn no_such_item(item: &str, index: &Path) -> anyhow::Error {
+    anyhow!(
+        "{item}: no such item in the index at {} (see `latentid list`)",
+        index.display()
+    )
+}
+
+/// A server's refusal of an item it does not hold, worded as the local lookup words it.
+fn server_item_error(e: latentid_serve::ClientError, item: &str, index: &Path) -> anyhow::Error {
+    match e {
+        latentid_serve::ClientError::Refused(r) if r.status == 404 => no_such_item(item, index),
+        other => other.into(),
     }
 }
 

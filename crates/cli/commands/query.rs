@@ -3,11 +3,13 @@
 use std::path::Path;
 
 use anyhow::Result;
-use latentid_query::{Answer, DuplicatesConfig, Matcher, QueryConfig, QueryResult};
+use latentid_media::{media_kind, MediaError, MediaKind};
+use latentid_query::{Answer, DuplicatesConfig, Matcher, QueryConfig, QueryError, QueryResult};
+use latentid_serve::{Client, ClientError};
 use latentid_store::ItemKind;
 use serde::Serialize;
 
-use super::{describe, json_line, open, resolve};
+use super::{describe, item_path, json_line, resolve, server_item_error, source, Source};
 use crate::args::{DuplicatesCmd, QueryCmd, SimilarCmd};
 use crate::Outcome;
 
@@ -19,8 +21,11 @@ struct QueryFailure<'a> {
 }
 
 pub fn query(cmd: QueryCmd) -> Result<Outcome> {
-    let index = open(&cmd.common.index)?;
-    let matcher = Matcher::new(&index)?;
+    let source = source(&cmd.common.index)?;
+    let matcher = match &source {
+        Source::Local(index) => Some(Matcher::new(index)?),
+        Source::Server(_) => None,
+    };
     let defaults = QueryConfig::default();
     let cfg = QueryConfig {
         top: cmd.top,
@@ -31,7 +36,12 @@ pub fn query(cmd: QueryCmd) -> Result<Outcome> {
     };
     let mut failed = false;
     for file in &cmd.files {
-        match matcher.query_path(file, &cfg) {
+        let answer = match (&matcher, &source) {
+            (Some(matcher), _) => matcher.query_path(file, &cfg).map_err(|e| e.to_string()),
+            (None, Source::Server(server)) => ask_server(server, file, &cfg)?,
+            (None, Source::Local(_)) => unreachable!("a local index has a matcher"),
+        };
+        match answer {
             Ok(result) if cmd.common.json => json_line(&Answer {
                 query: file.clone(),
                 result,
@@ -57,6 +67,52 @@ pub fn query(cmd: QueryCmd) -> Result<Outcome> {
     })
 }
 
+/// One file asked of the server: its answer, or why this file could not be asked about
+/// (worded as the local path words it); `Err` when the server itself failed.
+fn ask_server(
+    server: &Client,
+    file: &Path,
+    cfg: &QueryConfig,
+) -> Result<std::result::Result<QueryResult, String>> {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(source) => {
+            // The local path checks the kind before it reads the file.
+            let wrong_kind = matches!(
+                (server.kind(), media_kind(file)),
+                (ItemKind::Audio, Some(MediaKind::Image))
+                    | (ItemKind::Image, Some(MediaKind::Audio))
+            );
+            let e = if wrong_kind {
+                QueryError::WrongKind {
+                    path: file.to_path_buf(),
+                    index_kind: server.kind().name(),
+                }
+            } else {
+                QueryError::Media(MediaError::Io {
+                    path: file.to_path_buf(),
+                    source,
+                })
+            };
+            return Ok(Err(e.to_string()));
+        }
+    };
+    let name = file.to_string_lossy();
+    let mut tries = 0;
+    loop {
+        match server.identify(&name, &bytes, cfg) {
+            Ok(r) => return Ok(Ok(r)),
+            // Busy: it already waited there; wait a little more here.
+            Err(ClientError::Refused(r)) if r.status == 503 && tries < 5 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            Err(ClientError::Refused(r)) if r.status != 503 => return Ok(Err(r.message)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn print_human(query: &Path, r: &QueryResult) {
     match (&r.matched, r.candidates.first()) {
         (Some(m), _) => println!(
@@ -75,13 +131,19 @@ fn print_human(query: &Path, r: &QueryResult) {
 }
 
 pub fn similar(cmd: SimilarCmd) -> Result<Outcome> {
-    let index = open(&cmd.common.index)?;
-    let id = resolve(&index, &cmd.item)?;
-    let cfg = QueryConfig {
-        top: cmd.top,
-        ..QueryConfig::default()
+    let r = match source(&cmd.common.index)? {
+        Source::Local(index) => {
+            let id = resolve(&index, &cmd.item)?;
+            let cfg = QueryConfig {
+                top: cmd.top,
+                ..QueryConfig::default()
+            };
+            Matcher::new(&index)?.similar(id, &cfg)?
+        }
+        Source::Server(server) => server
+            .similar(&cmd.item, &item_path(&cmd.item), cmd.top)
+            .map_err(|e| server_item_error(e, &cmd.item, &cmd.common.index))?,
     };
-    let r = Matcher::new(&index)?.similar(id, &cfg)?;
     for c in &r.candidates {
         if cmd.common.json {
             json_line(c)?;
@@ -93,12 +155,17 @@ pub fn similar(cmd: SimilarCmd) -> Result<Outcome> {
 }
 
 pub fn duplicates(cmd: DuplicatesCmd) -> Result<Outcome> {
-    let index = open(&cmd.common.index)?;
-    let cfg = DuplicatesConfig {
-        threshold: cmd.threshold,
-        ..Default::default()
+    let (found, kind) = match source(&cmd.common.index)? {
+        Source::Local(index) => {
+            let cfg = DuplicatesConfig {
+                threshold: cmd.threshold,
+                ..Default::default()
+            };
+            let found = latentid_query::duplicates(&Matcher::new(&index)?, &cfg)?;
+            (found, index.kind())
+        }
+        Source::Server(server) => (server.duplicates(cmd.threshold)?, server.kind()),
     };
-    let found = latentid_query::duplicates(&Matcher::new(&index)?, &cfg)?;
     for (i, g) in found.groups.iter().enumerate() {
         if cmd.common.json {
             json_line(g)?;
@@ -114,7 +181,7 @@ pub fn duplicates(cmd: DuplicatesCmd) -> Result<Outcome> {
         }
         println!();
     }
-    let within = match index.kind() {
+    let within = match kind {
         ItemKind::Image => format!("signature distance at most {:.3}", found.threshold),
         ItemKind::Audio => format!("confidence at least {:.2}", found.threshold),
     };

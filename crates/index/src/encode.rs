@@ -5,7 +5,7 @@ use std::path::Path;
 
 use latentid_media::{
     contain, decode_audio, image_tensor, is_silent_patch, load_image, patches, Audio, DynamicImage,
-    MediaError,
+    MediaError, Tags,
 };
 use latentid_model::{Model, ModelError};
 use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem};
@@ -44,6 +44,8 @@ pub struct EncodedFile {
     pub duration_s: Option<f32>,
     /// Pictures: width and height.
     pub size: Option<(u32, u32)>,
+    /// Audio: title, artist and album from the file's tags.
+    pub tags: Tags,
 }
 
 impl Index {
@@ -138,6 +140,7 @@ impl Index {
                     recon_error: clip.recon_error,
                     duration_s: Some(audio.duration_s()),
                     size: None,
+                    tags: audio.tags,
                 })
             }
             ItemKind::Image => {
@@ -149,22 +152,25 @@ impl Index {
                     recon_error: vec![err],
                     duration_s: None,
                     size: Some((img.width(), img.height())),
+                    tags: Tags::default(),
                 })
             }
         })
     }
 
-    /// Stores a newly encoded file as an item named after it.
+    /// Stores a newly encoded file as an item, named "Artist – Title" (or the title) where
+    /// its tags say so, after the file otherwise.
     pub fn add_file(
         &self,
         path: &Path,
         content_hash: &str,
         enc: &EncodedFile,
     ) -> std::result::Result<AddOutcome, FileError> {
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| path.display().to_string());
+        let name = enc.tags.display_name().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string())
+        });
         let item = NewItem {
             path: path.to_path_buf(),
             name,
@@ -173,6 +179,9 @@ impl Index {
             duration_s: enc.duration_s,
             width: enc.size.map(|s| s.0),
             height: enc.size.map(|s| s.1),
+            title: enc.tags.title.clone(),
+            artist: enc.tags.artist.clone(),
+            album: enc.tags.album.clone(),
         };
         self.store()
             .add_item(item, &enc.offsets, &enc.vectors)

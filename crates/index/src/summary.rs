@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 
 use latentid_store::ItemKind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Calibration, Index, Result};
 
 /// An index at a glance. Serialises as `latentid stats --json` prints it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub index: PathBuf,
     pub kind: ItemKind,

@@ -13,6 +13,7 @@ use symphonia::core::meta::MetadataOptions;
 
 use crate::error::contain;
 use crate::resample::StreamResampler;
+use crate::tags::Tags;
 use crate::{MediaError, Result};
 
 /// Decoded audio: mono samples at `sample_rate`.
@@ -24,6 +25,8 @@ pub struct Audio {
     pub source_rate: u32,
     pub source_channels: usize,
     pub codec: String,
+    /// Title, artist and album from the file's tags, where it has them.
+    pub tags: Tags,
 }
 
 impl Audio {
@@ -200,6 +203,17 @@ fn decode_inner(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> 
             r.push(&mono).map_err(&decode_err)?;
         }
     }
+    // Read last: some formats log tags met while reading packets (a chained Ogg stream).
+    let mut tags = Tags::default();
+    let mut log = format.metadata();
+    loop {
+        if let Some(rev) = log.current() {
+            tags.read(rev);
+        }
+        if log.pop().is_none() {
+            break;
+        }
+    }
     let samples = match resampler {
         Some(r) => r.finish().map_err(&decode_err)?,
         None if last_error.is_empty() => Vec::new(),
@@ -211,6 +225,7 @@ fn decode_inner(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> 
         source_rate,
         source_channels,
         codec: codec_name,
+        tags,
     })
 }
 

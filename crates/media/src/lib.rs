@@ -24,6 +24,7 @@ mod kind;
 mod mel;
 mod params;
 mod resample;
+mod tags;
 
 pub use decode::{decode_audio, decode_audio_bytes, Audio};
 pub use error::{contain, MediaError, Result};
@@ -33,3 +34,4 @@ pub use kind::{media_kind, MediaKind};
 pub use mel::{audio_patches, is_silent_patch, normalise_patch, patches, Mel, MelExtractor, Patch};
 pub use params::{AudioParams, FeatureParams, ImageParams};
 pub use resample::resample;
+pub use tags::Tags;

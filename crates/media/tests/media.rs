@@ -314,3 +314,106 @@ fn media_kind_tells_music_from_pictures_and_from_everything_else() {
         assert_eq!(media_kind(Path::new(other)), None, "{other}");
     }
 }
+
+/// An ID3v2.4 tag (UTF-8 text frames) in front of an MP3 stream, as taggers write it.
+fn with_id3(mp3: &[u8], frames: &[(&str, &str)]) -> Vec<u8> {
+    let syncsafe = |n: usize| -> [u8; 4] {
+        [
+            ((n >> 21) & 0x7f) as u8,
+            ((n >> 14) & 0x7f) as u8,
+            ((n >> 7) & 0x7f) as u8,
+            (n & 0x7f) as u8,
+        ]
+    };
+    let mut body = Vec::new();
+    for (id, text) in frames {
+        let mut content = vec![3u8]; // UTF-8
+        content.extend(text.as_bytes());
+        body.extend(id.as_bytes());
+        body.extend(syncsafe(content.len()));
+        body.extend([0, 0]);
+        body.extend(content);
+    }
+    let mut out = b"ID3\x04\x00\x00".to_vec();
+    out.extend(syncsafe(body.len()));
+    out.extend(body);
+    out.extend(mp3);
+    out
+}
+
+/// A FLAC file with a VORBIS_COMMENT block inserted after its STREAMINFO.
+fn with_vorbis_comment(flac: &[u8], comments: &[&str]) -> Vec<u8> {
+    assert_eq!(&flac[..4], b"fLaC");
+    let streaminfo_len = u32::from_be_bytes([0, flac[5], flac[6], flac[7]]) as usize;
+    let was_last = flac[4] & 0x80 != 0;
+    let mut block = Vec::new();
+    let vendor = b"latentid test";
+    block.extend((vendor.len() as u32).to_le_bytes());
+    block.extend(vendor);
+    block.extend((comments.len() as u32).to_le_bytes());
+    for c in comments {
+        block.extend((c.len() as u32).to_le_bytes());
+        block.extend(c.as_bytes());
+    }
+    let mut out = b"fLaC".to_vec();
+    out.push(flac[4] & 0x7f);
+    out.extend(&flac[5..8 + streaminfo_len]);
+    out.push(4 | if was_last { 0x80 } else { 0 });
+    out.extend(&(block.len() as u32).to_be_bytes()[1..]);
+    out.extend(block);
+    out.extend(&flac[8 + streaminfo_len..]);
+    out
+}
+
+#[test]
+fn tags_give_title_artist_and_album() {
+    // Vorbis comments in Ogg, as the Wesnoth soundtrack ships them (fixtures/make_fixtures.sh
+    // keeps the source's tags).
+    let battle = decode_audio(&fixture("audio/battle.ogg"), 8000).unwrap();
+    assert_eq!(
+        battle.tags,
+        Tags {
+            title: Some("Battle Music".into()),
+            artist: Some("Aleksi Aubry-Carlson".into()),
+            album: Some("The Battle for Wesnoth OST".into()),
+        }
+    );
+    assert_eq!(
+        battle.tags.display_name().as_deref(),
+        Some("Aleksi Aubry-Carlson – Battle Music")
+    );
+    // ID3v2 in front of an MP3 (UTF-8 text survives).
+    let tmp = tempfile::tempdir().unwrap();
+    let mp3 = std::fs::read(fixture("audio/northerners.mp3")).unwrap();
+    let tagged = tmp.path().join("tagged.mp3");
+    std::fs::write(
+        &tagged,
+        with_id3(
+            &mp3,
+            &[
+                ("TIT2", "Northerners"),
+                ("TPE1", "Doug Kaufman"),
+                ("TALB", "Wesnoth – Røyk"),
+            ],
+        ),
+    )
+    .unwrap();
+    let a = decode_audio(&tagged, 8000).unwrap();
+    assert_eq!(a.tags.title.as_deref(), Some("Northerners"));
+    assert_eq!(a.tags.artist.as_deref(), Some("Doug Kaufman"));
+    assert_eq!(a.tags.album.as_deref(), Some("Wesnoth – Røyk"));
+    // The tag does not change the audio.
+    let plain = decode_audio(&fixture("audio/northerners.mp3"), 8000).unwrap();
+    assert_eq!(a.samples.len(), plain.samples.len());
+    // Vorbis comments in FLAC; a title without an artist is named by the title alone.
+    let flac = std::fs::read(fixture("audio/knolls.flac")).unwrap();
+    let bytes = with_vorbis_comment(&flac, &["TITLE=The Knolls", "ALBUM=Wesnoth"]);
+    let b = decode_audio_bytes(bytes, Path::new("tagged.flac"), 8000).unwrap();
+    assert_eq!(b.tags.title.as_deref(), Some("The Knolls"));
+    assert_eq!(b.tags.artist, None);
+    assert_eq!(b.tags.display_name().as_deref(), Some("The Knolls"));
+    // No tags: nothing made up.
+    let wav = decode_audio(&fixture("audio/wanderer.wav"), 8000).unwrap();
+    assert!(wav.tags.is_empty(), "{:?}", wav.tags);
+    assert_eq!(wav.tags.display_name(), None);
+}

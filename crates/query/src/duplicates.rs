@@ -14,7 +14,7 @@
 
 use latentid_store::ItemId;
 use petgraph::unionfind::UnionFind;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{Matcher, QueryConfig, Result};
 use latentid_store::ItemKind;
@@ -38,7 +38,7 @@ impl Default for DuplicatesConfig {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Member {
     pub id: ItemId,
     pub path: std::path::PathBuf,
@@ -46,7 +46,7 @@ pub struct Member {
 }
 
 /// Two items found alike: `distance` (images) or `confidence` (audio).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Link {
     pub a: ItemId,
     pub b: ItemId,
@@ -57,7 +57,7 @@ pub struct Link {
 }
 
 /// One group of near-duplicates, members in id order.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DuplicateGroup {
     pub members: Vec<Member>,
     /// The links that joined the group (single linkage), in (a, b) order.
@@ -68,7 +68,7 @@ pub struct DuplicateGroup {
 }
 
 /// What [`duplicates`] found, and with which threshold.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Duplicates {
     pub groups: Vec<DuplicateGroup>,
     pub threshold: f32,

@@ -4,7 +4,7 @@ use std::time::Instant;
 use latentid_index::Index;
 use latentid_media::{load_image, media_kind, MediaKind};
 use latentid_store::{ItemId, ItemKind, Store};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{QueryError, Result};
 
@@ -37,7 +37,7 @@ impl Default for QueryConfig {
 }
 
 /// One stored item proposed as the answer.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub id: ItemId,
     /// The indexed file's path, as stored.
@@ -61,7 +61,7 @@ pub struct Candidate {
     pub distance: Option<f32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueryResult {
     /// The answer, or `None` for "no match".
     #[serde(rename = "match")]

@@ -1,6 +1,6 @@
 //! Offset-consistent voting: the step that turns noisy per-patch neighbours into one answer.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use latentid_store::{ItemId, Neighbour};
 
@@ -70,7 +70,9 @@ pub fn vote(votes: &[Vote], params: VoteParams) -> Vec<Tally> {
                 delta: vs[0].delta,
             };
             let mut hi = 0;
-            let mut per_query: HashMap<usize, f32> = HashMap::new();
+            // Ordered, so that the score is summed in one order: the same votes give the same
+            // score to the last bit in every process.
+            let mut per_query: BTreeMap<usize, f32> = BTreeMap::new();
             for lo in 0..vs.len() {
                 if lo > 0 && vs[lo].delta == vs[lo - 1].delta {
                     continue;

@@ -163,6 +163,9 @@ fn new_item(i: usize) -> NewItem {
         duration_s: Some(PER_ITEM as f32 * 0.5),
         width: None,
         height: None,
+        title: None,
+        artist: None,
+        album: None,
     }
 }
 

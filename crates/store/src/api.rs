@@ -72,4 +72,10 @@ pub trait Store: Send + Sync {
     fn revision(&self) -> u64;
     /// Makes everything durable, including derived state (a search graph) when it changed.
     fn flush(&self) -> Result<()>;
+    /// Readies search now (a [`crate::SledStore`] loads its graph) rather than at the first
+    /// search: for a long-lived process that wants its first answer as fast as the others.
+    /// Nothing to do for a store that is always ready.
+    fn warm(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::catalog::{dir_size, Batch, Catalog, Counters, ItemRecord};
 use crate::check;
 use crate::search::cache::GraphCache;
-use crate::search::exact::{ExactCache, Flat};
+use crate::search::exact::{squared_distance, ExactCache, Flat};
 use crate::search::SearchParams;
 use crate::types::*;
 use crate::{Result, Store, StoreError};
@@ -154,18 +154,28 @@ impl SledStore {
             }
             self.load_graph()?;
         };
-        let mut out = Vec::with_capacity(hits.len());
-        for (sig, distance) in hits {
+        // Distances are computed again as exact search computes them (hnsw_rs's SIMD sums
+        // round differently) and ordered as it orders them (ties by signature id): where the
+        // graph finds the true neighbours, a warm process answers exactly what a one-shot
+        // exact scan does, to the last bit.
+        let dim = query.len();
+        let mut vector = Vec::with_capacity(dim);
+        let mut found = Vec::with_capacity(hits.len());
+        for (sig, _) in hits {
             // A signature removed since the search is left out.
-            if let Some((item, offset)) = self.catalog.signature_owner(sig)? {
-                out.push(Neighbour {
-                    item,
-                    offset,
-                    distance,
-                });
+            if let Some((item, offset)) = self.catalog.signature(sig, dim, &mut vector)? {
+                found.push((squared_distance(&vector, query), sig, item, offset));
             }
         }
-        Ok(out)
+        found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        Ok(found
+            .into_iter()
+            .map(|(d2, _, item, offset)| Neighbour {
+                item,
+                offset,
+                distance: d2.sqrt(),
+            })
+            .collect())
     }
 
     fn check_query(&self, query: &[f32]) -> Result<()> {
@@ -391,5 +401,9 @@ impl Store for SledStore {
         let counters = self.writer();
         self.catalog.flush()?;
         self.graph.flush(&self.catalog, self.dim(), &counters)
+    }
+
+    fn warm(&self) -> Result<()> {
+        self.load_graph()
     }
 }

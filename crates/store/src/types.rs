@@ -67,7 +67,7 @@ pub type ItemId = u64;
 pub struct NewItem {
     /// Canonical absolute path.
     pub path: PathBuf,
-    /// What results call it (the file stem).
+    /// What results call it: "Artist – Title" from the file's tags, else the file stem.
     pub name: String,
     /// Hex BLAKE3 of the file's bytes: the same bytes are stored once.
     pub content_hash: String,
@@ -77,6 +77,10 @@ pub struct NewItem {
     /// Image size in pixels.
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// From the file's tags, where it has them.
+    pub title: Option<String>,
+    pub artist: Option<String>,
+    pub album: Option<String>,
 }
 
 impl NewItem {
@@ -91,6 +95,9 @@ impl NewItem {
             duration_s: self.duration_s,
             width: self.width,
             height: self.height,
+            title: self.title,
+            artist: self.artist,
+            album: self.album,
             // A clock set before 1970 records the item as added at 0 rather than refusing it.
             added_unix: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -115,6 +122,14 @@ pub struct Item {
     pub added_unix: u64,
     /// How many signatures it has.
     pub signatures: usize,
+    /// From the file's tags (added in format 2 without a version bump: absent in items
+    /// stored before, and in the JSON of items without tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artist: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub album: Option<String>,
 }
 
 /// What [`Store::add_item`](crate::Store::add_item) did.

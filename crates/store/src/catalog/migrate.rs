@@ -82,6 +82,9 @@ pub(super) fn from_v1(catalog: &Catalog) -> crate::Result<()> {
                 height: i.height,
                 added_unix: i.added_unix,
                 signatures: i.signatures,
+                title: None,
+                artist: None,
+                album: None,
             },
             first_sig: old.first_sig,
         })?;

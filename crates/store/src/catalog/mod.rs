@@ -202,12 +202,20 @@ impl Catalog {
         Ok(())
     }
 
-    /// Which item and offset signature `sig` belongs to; `None` once it is removed.
-    pub fn signature_owner(&self, sig: u64) -> Result<Option<(ItemId, u32)>> {
+    /// Signature `sig`'s item, offset and vector (into `vector`, cleared first); `None` once
+    /// it is removed.
+    pub fn signature(
+        &self,
+        sig: u64,
+        dim: usize,
+        vector: &mut Vec<f32>,
+    ) -> Result<Option<(ItemId, u32)>> {
+        vector.clear();
         self.get(&sig_key(sig))?
             .map(|v| {
-                decode_sig_owner(&v)
-                    .ok_or_else(|| self.corrupt(format!("signature {sig} is unreadable")))
+                decode_sig(&v, dim, vector).ok_or_else(|| {
+                    self.corrupt(format!("signature {sig} is not a row of {dim} values"))
+                })
             })
             .transpose()
     }

@@ -29,14 +29,7 @@ impl Flat {
             .vectors
             .chunks_exact(dim)
             .enumerate()
-            .map(|(i, v)| {
-                let d2 = v
-                    .iter()
-                    .zip(query)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f32>();
-                (d2, i)
-            })
+            .map(|(i, v)| (squared_distance(v, query), i))
             .collect();
         let k = k.min(all.len());
         if k == 0 {
@@ -57,6 +50,12 @@ impl Flat {
             })
             .collect()
     }
+}
+
+/// Squared Euclidean distance, summed in order: the one formula every reported distance comes
+/// from, so that the graph's answers carry the same numbers as an exact scan's.
+pub(crate) fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
 /// The flat copy of a store's signatures, built on first need, and what one-shot searches have

@@ -25,6 +25,9 @@ pub fn item(hash: &str) -> NewItem {
         duration_s: Some(10.0),
         width: None,
         height: None,
+        title: None,
+        artist: None,
+        album: None,
     }
 }
 

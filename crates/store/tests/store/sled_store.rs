@@ -51,6 +51,33 @@ fn hnsw_agrees_with_exact_search_within_tolerance() {
 }
 
 #[test]
+fn where_the_graph_finds_the_true_neighbours_it_reports_the_exact_numbers() {
+    // A warm server searches the graph, a one-shot command scans exactly: their answers
+    // must print the same, so the same neighbours must come with bit-identical distances.
+    let tmp = tempfile::tempdir().unwrap();
+    let dim = 16;
+    let store = filled(tmp.path(), 30, 20, dim);
+    store.warm().unwrap();
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut same_sets = 0;
+    for _ in 0..100 {
+        let q: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let graph = store.search(&q, 10).unwrap();
+        let exact = store.search_exact(&q, 10).unwrap();
+        let key = |n: &Neighbour| (n.item, n.offset);
+        if graph.iter().map(key).eq(exact.iter().map(key)) {
+            same_sets += 1;
+            let bits = |v: &[Neighbour]| v.iter().map(|n| n.distance.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&graph), bits(&exact));
+        }
+    }
+    assert!(
+        same_sets >= 90,
+        "the graph found the exact top 10 for {same_sets} of 100"
+    );
+}
+
+#[test]
 fn an_index_survives_closing_and_answers_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let q = vectors_for("probe", 1, 16);
