@@ -82,6 +82,7 @@ pub(super) fn from_v1(catalog: &Catalog) -> crate::Result<()> {
                 height: i.height,
                 added_unix: i.added_unix,
                 signatures: i.signatures,
+                reconstruction: None,
             },
             first_sig: old.first_sig,
         })?;
