@@ -39,6 +39,7 @@ impl Matcher<'_> {
         }
         let frames: Vec<usize> = clip.frames.iter().map(|&f| f as usize).collect();
         let mut result = self.tally(&neighbours, &frames, None, cfg)?;
+        result.reconstruction = self.familiarity(clip.reconstruction());
         result.seconds = started.elapsed().as_secs_f32();
         Ok(Some(result))
     }
@@ -101,6 +102,7 @@ impl Matcher<'_> {
             matched,
             candidates,
             patches: frames.len(),
+            reconstruction: None,
             seconds: 0.0,
         })
     }

@@ -68,11 +68,13 @@ pub fn calibrate(index: &mut Index, cfg: &CalibrationConfig) -> Result<Calibrati
 fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
     let index = matcher.index();
     let mut items = index.store().items()?;
+    let mut calib = index.calibration().clone();
+    // Over every item, before the probes are chosen.
+    calib.reconstruction = crate::outliers::library_scale(&items);
     let step = (items.len() as f32 / cfg.items.max(1) as f32).max(1.0);
     items = (0..cfg.items.min(items.len()))
         .map(|i| items[(i as f32 * step) as usize].clone())
         .collect();
-    let mut calib = index.calibration().clone();
     match index.kind() {
         ItemKind::Audio => audio::measure(matcher, &items, cfg, &mut calib)?,
         ItemKind::Image => image::measure(matcher, &items, cfg, &mut calib)?,
