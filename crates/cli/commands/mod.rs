@@ -3,6 +3,7 @@
 
 mod index;
 mod library;
+mod outliers;
 mod query;
 mod tune;
 
@@ -26,6 +27,7 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Similar(c) => query::similar(c),
         Command::Duplicates(c) => query::duplicates(c),
         Command::Tune(c) => tune::tune(c),
+        Command::Outliers(c) => outliers::outliers(c),
     }
 }
 

@@ -36,7 +36,7 @@ pub fn query(cmd: QueryCmd) -> Result<Outcome> {
                 query: file.clone(),
                 result,
             })?,
-            Ok(result) => print_human(file, &result),
+            Ok(result) => print_human(file, &result, index.kind()),
             Err(e) => {
                 failed = true;
                 if cmd.common.json {
@@ -57,7 +57,22 @@ pub fn query(cmd: QueryCmd) -> Result<Outcome> {
     })
 }
 
-fn print_human(query: &Path, r: &QueryResult) {
+fn print_human(query: &Path, r: &QueryResult, kind: ItemKind) {
+    // Said only beside "no match": a noisy recording of a song in the library is rebuilt
+    // worse too, and its match is the better answer.
+    let unlike = match r.reconstruction {
+        Some(f) if f.unlike_library => match kind {
+            ItemKind::Audio => format!(
+                "; this does not sound like your library (score {:.1})",
+                f.score
+            ),
+            ItemKind::Image => format!(
+                "; this does not look like your library (score {:.1})",
+                f.score
+            ),
+        },
+        _ => String::new(),
+    };
     match (&r.matched, r.candidates.first()) {
         (Some(m), _) => println!(
             "{}: {}  [{}]",
@@ -66,11 +81,11 @@ fn print_human(query: &Path, r: &QueryResult) {
             m.path.display()
         ),
         (None, Some(best)) => println!(
-            "{}: no match (closest: {})",
+            "{}: no match (closest: {}){unlike}",
             query.display(),
             describe(best)
         ),
-        (None, None) => println!("{}: no match", query.display()),
+        (None, None) => println!("{}: no match{unlike}", query.display()),
     }
 }
 
