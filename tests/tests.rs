@@ -8,4 +8,5 @@ mod bad_input;
 mod cli;
 mod demo;
 mod images;
+mod outliers;
 mod tune;
