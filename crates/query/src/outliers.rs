@@ -66,7 +66,8 @@ pub fn outliers(index: &Index) -> Result<Outliers> {
             score: scale.score(r.error),
             error: r.error,
             worst_error: r.worst,
-            worst_at_s: (index.kind() == ItemKind::Audio).then(|| r.worst_offset as f32 * frame_s),
+            worst_at_s: (index.kind() == ItemKind::Audio)
+                .then_some(r.worst_offset as f32 * frame_s),
         });
     }
     // Worst first; equal scores in id order, so a rerun prints the same list.
