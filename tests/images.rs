@@ -164,3 +164,76 @@ fn duplicates_groups_exactly_the_planted_copy() {
         "every picture (hubble left out, the copy added) in one group\n{all}"
     );
 }
+
+/// A chart with a caption: white page, lines of glyph-like marks, axes and flat bars.
+fn write_diagram(out: &Path) {
+    let (w, h) = (320u32, 240u32);
+    let mut img = latentid_media::DynamicImage::new_rgb8(w, h);
+    let buf = img.as_mut_rgb8().unwrap();
+    let mut set = |x: u32, y: u32, c: [u8; 3]| {
+        if x < w && y < h {
+            buf.get_pixel_mut(x, y).0 = c;
+        }
+    };
+    let mut seed = 12345u32;
+    let mut next = move || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        seed >> 16
+    };
+    for y in 0..h {
+        for x in 0..w {
+            set(x, y, [255, 255, 255]);
+        }
+    }
+    // Text: rows of 5x9 glyphs.
+    for line in 0..7 {
+        let y0 = 8 + line * 15;
+        for g in 0..45 {
+            let x0 = 8 + g * 6 + (g / 6) * 4;
+            for dy in 0..9 {
+                for dx in 0..5 {
+                    if next() % 100 < 45 {
+                        set(x0 + dx, y0 + dy, [0, 0, 0]);
+                    }
+                }
+            }
+        }
+    }
+    // Axes and bars.
+    for y in 120..230 {
+        set(20, y, [0, 0, 0]);
+        set(21, y, [0, 0, 0]);
+    }
+    for x in 20..310 {
+        set(x, 229, [0, 0, 0]);
+    }
+    let colours = [[220, 40, 40], [40, 90, 220], [40, 170, 60], [240, 170, 0]];
+    for b in 0..8u32 {
+        let height = 20 + next() % 80;
+        for x in 35 + b * 33..49 + b * 33 {
+            for y in 229 - height..229 {
+                set(x, y, colours[b as usize % 4]);
+            }
+        }
+    }
+    img.save(out).unwrap();
+}
+
+#[test]
+fn a_planted_diagram_ranks_first_among_pictures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_copy(tmp.path());
+    let chart = tmp.path().join("chart.png");
+    write_diagram(&chart);
+    let add = latentid(&index, &["index", s(&chart)]);
+    assert_eq!(add.code, 0, "{add}");
+    let run = latentid(&index, &["outliers", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let ranked = run.json_lines();
+    assert_eq!(ranked.len(), fixture_files("images").len(), "{run}");
+    assert_eq!(ranked[0]["name"], "chart", "{run}");
+    assert!(ranked[0].get("worst_at_s").is_none(), "{run}");
+    let human = latentid(&index, &["outliers", "--top", "1"]);
+    assert!(human.stdout.contains("chart"), "{human}");
+    assert!(!human.stdout.contains("worst at"), "{human}");
+}

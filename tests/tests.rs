@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod demo;
 mod images;
+mod outliers;
 mod serve;
 mod tune;
 mod variants;

@@ -79,6 +79,16 @@ Example:\n  latentid serve --index indexes/music\n  latentid serve --index index
         after_help = "Example:\n  latentid duplicates --index indexes/photos\n  latentid duplicates --threshold 0.8 --json --index indexes/photos"
     )]
     Duplicates(DuplicatesCmd),
+    /// Items the model reconstructs worst: what does not belong in the library
+    #[command(
+        after_help = "Output: rank, score (a robust z-score of the item's reconstruction error against the \
+library's: median and median absolute deviation of log error; above 3.5 is far out), error, for audio the \
+worst moment, id, name and path. With --json, JSON Lines: {\"rank\", \"id\", \"name\", \"path\", \"score\", \
+\"error\", \"worst_error\", \"worst_at_s\" (audio)}. Items indexed before the error was kept are measured \
+from their files first.\n\n\
+Example:\n  latentid outliers --top 20 --index indexes/music"
+    )]
+    Outliers(OutliersCmd),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -214,6 +224,15 @@ pub struct ServeCmd {
     /// Seconds an upload may take to arrive (408 beyond)
     #[arg(long, hide = true)]
     pub upload_timeout_s: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutliersCmd {
+    #[command(flatten)]
+    pub common: IndexArg,
+    /// How many items to show, worst first
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 mod index;
 mod library;
+mod outliers;
 mod query;
 mod serve;
 mod tune;
@@ -30,6 +31,7 @@ pub fn run(command: Command) -> Result<Outcome> {
         Command::Duplicates(c) => query::duplicates(c),
         Command::Tune(c) => tune::tune(c),
         Command::Serve(c) => serve::serve(c),
+        Command::Outliers(c) => outliers::outliers(c),
     }
 }
 

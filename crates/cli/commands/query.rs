@@ -26,6 +26,10 @@ pub fn query(cmd: QueryCmd) -> Result<Outcome> {
         Source::Local(index) => Some(Matcher::new(index)?),
         Source::Server(_) => None,
     };
+    let kind = match &source {
+        Source::Local(index) => index.kind(),
+        Source::Server(server) => server.kind(),
+    };
     let defaults = QueryConfig::default();
     let cfg = QueryConfig {
         top: cmd.top,
@@ -46,7 +50,7 @@ pub fn query(cmd: QueryCmd) -> Result<Outcome> {
                 query: file.clone(),
                 result,
             })?,
-            Ok(result) => print_human(file, &result),
+            Ok(result) => print_human(file, &result, kind),
             Err(e) => {
                 failed = true;
                 if cmd.common.json {
@@ -113,7 +117,22 @@ fn ask_server(
     }
 }
 
-fn print_human(query: &Path, r: &QueryResult) {
+fn print_human(query: &Path, r: &QueryResult, kind: ItemKind) {
+    // Said only beside "no match": a noisy recording of a song in the library is rebuilt
+    // worse too, and its match is the better answer.
+    let unlike = match r.reconstruction {
+        Some(f) if f.unlike_library => match kind {
+            ItemKind::Audio => format!(
+                "; this does not sound like your library (score {:.1})",
+                f.score
+            ),
+            ItemKind::Image => format!(
+                "; this does not look like your library (score {:.1})",
+                f.score
+            ),
+        },
+        _ => String::new(),
+    };
     match (&r.matched, r.candidates.first()) {
         (Some(m), _) => println!(
             "{}: {}  [{}]",
@@ -122,11 +141,11 @@ fn print_human(query: &Path, r: &QueryResult) {
             m.path.display()
         ),
         (None, Some(best)) => println!(
-            "{}: no match (closest: {})",
+            "{}: no match (closest: {}){unlike}",
             query.display(),
             describe(best)
         ),
-        (None, None) => println!("{}: no match", query.display()),
+        (None, None) => println!("{}: no match{unlike}", query.display()),
     }
 }
 

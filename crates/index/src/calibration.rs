@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ReconstructionScale;
+
 /// Thresholds kept in the index manifest. Measured on the library itself when it changes
 /// (`latentid_query::calibrate`); [`crate::Index::needs_calibration`] says when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -26,6 +28,11 @@ pub struct Calibration {
     /// each other again and again), whose hits did not set the threshold.
     #[serde(default)]
     pub variant_pairs: Vec<(u64, u64)>,
+    /// The library's spread of reconstruction errors, against which a query's error becomes
+    /// a score; `None` when no item's error was measured (an index stored before it was
+    /// kept, until `latentid outliers` measures them).
+    #[serde(default)]
+    pub reconstruction: Option<ReconstructionScale>,
     /// The store's revision it was measured at: stale once the library changed.
     #[serde(default)]
     pub revision: u64,
@@ -43,6 +50,7 @@ impl Default for Calibration {
             positive_recall: f32::NAN,
             negative_pass: f32::NAN,
             variant_pairs: Vec::new(),
+            reconstruction: None,
             revision: 0,
         }
     }

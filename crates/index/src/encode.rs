@@ -8,8 +8,9 @@ use latentid_media::{
     MediaError, Tags,
 };
 use latentid_model::{Model, ModelError};
-use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem};
+use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem, Reconstruction, StoreError};
 
+use crate::reconstruction::summarise;
 use crate::{FileError, Index, Result};
 
 /// The audible patches of a clip, encoded.
@@ -31,6 +32,11 @@ impl Clip {
     pub fn len(&self) -> usize {
         self.frames.len()
     }
+
+    /// How well the model rebuilds the clip, summarised as an item's error is.
+    pub fn reconstruction(&self) -> Option<Reconstruction> {
+        summarise(&self.frames, &self.recon_error)
+    }
 }
 
 /// A file turned into what the store keeps.
@@ -46,6 +52,13 @@ pub struct EncodedFile {
     pub size: Option<(u32, u32)>,
     /// Audio: title, artist and album from the file's tags.
     pub tags: Tags,
+}
+
+impl EncodedFile {
+    /// How well the model rebuilds the file: what the store keeps of `recon_error`.
+    pub fn reconstruction(&self) -> Option<Reconstruction> {
+        summarise(&self.offsets, &self.recon_error)
+    }
 }
 
 impl Index {
@@ -81,10 +94,11 @@ impl Index {
             inputs.extend_from_slice(&q.data);
         }
         let enc = model.encode(&inputs)?;
+        let recon_error = relative_errors(&enc);
         Ok(Clip {
             frames: patches.iter().map(|q| q.frame as u32).collect(),
+            recon_error,
             codes: enc.codes,
-            recon_error: enc.recon_error,
         })
     }
 
@@ -99,7 +113,8 @@ impl Index {
         img: &DynamicImage,
     ) -> std::result::Result<(Vec<f32>, f32), ModelError> {
         let enc = model.encode(&image_tensor(img, &self.features().image))?;
-        Ok((enc.codes, enc.recon_error.first().copied().unwrap_or(0.0)))
+        let error = relative_errors(&enc).first().copied().unwrap_or(0.0);
+        Ok((enc.codes, error))
     }
 
     /// Decodes and encodes one library file as the index stores it (audio: a signature
@@ -183,12 +198,14 @@ impl Index {
             artist: enc.tags.artist.clone(),
             album: enc.tags.album.clone(),
         };
-        self.store()
+        let outcome = self
+            .store()
             .add_item(item, &enc.offsets, &enc.vectors)
-            .map_err(|source| FileError::Store {
-                path: path.to_path_buf(),
-                source,
-            })
+            .map_err(store_err(path))?;
+        if let AddOutcome::Added(id) = outcome {
+            self.store_reconstruction(id, path, enc)?;
+        }
+        Ok(outcome)
     }
 
     /// Replaces a stored item's signatures with a new encoding of its file.
@@ -200,9 +217,43 @@ impl Index {
     ) -> std::result::Result<(), FileError> {
         self.store()
             .replace_signatures(id, &enc.offsets, &enc.vectors)
-            .map_err(|source| FileError::Store {
-                path: path.to_path_buf(),
-                source,
-            })
+            .map_err(store_err(path))?;
+        self.store_reconstruction(id, path, enc)
+    }
+
+    /// Stores how well the model rebuilds a stored item's file (`latentid outliers` ranks
+    /// by it): after [`Index::add_file`] and [`Index::replace_file`], and for items stored
+    /// before it was kept.
+    pub fn store_reconstruction(
+        &self,
+        id: ItemId,
+        path: &Path,
+        enc: &EncodedFile,
+    ) -> std::result::Result<(), FileError> {
+        self.store()
+            .set_reconstruction(id, enc.reconstruction())
+            .map_err(store_err(path))
+    }
+}
+
+/// The variance below which a target is taken as flat: its error is not amplified further.
+const FLAT_VAR: f32 = 1e-3;
+
+/// Each input's reconstruction error as a share of its target's variance (1 − R²): what is
+/// unlike the library is the structure the model cannot rebuild, not how much structure
+/// there is. A flat spectrum (noise) or a flat picture has little to rebuild, so its raw
+/// error is small although the model rebuilds none of it.
+fn relative_errors(enc: &latentid_model::Encoded) -> Vec<f32> {
+    enc.recon_error
+        .iter()
+        .zip(&enc.target_var)
+        .map(|(e, v)| e / v.max(FLAT_VAR))
+        .collect()
+}
+
+fn store_err(path: &Path) -> impl Fn(StoreError) -> FileError + '_ {
+    move |source| FileError::Store {
+        path: path.to_path_buf(),
+        source,
     }
 }

@@ -45,6 +45,8 @@ pub enum FileError {
     NoModel { path: PathBuf, index: PathBuf },
     #[error("{path}: no audible patch to index (only silence)")]
     Silent { path: PathBuf },
+    #[error("{path}: the file changed since it was indexed (index it again)")]
+    Changed { path: PathBuf },
     #[error("{path}: encoding failed: {source}")]
     Model { path: PathBuf, source: ModelError },
     #[error("{path}: storing failed: {source}")]

@@ -25,10 +25,12 @@ mod calibration;
 mod encode;
 mod error;
 mod index;
+mod reconstruction;
 mod summary;
 
 pub use calibration::Calibration;
 pub use encode::{Clip, EncodedFile};
 pub use error::{Failure, FileError, IndexError, Result};
 pub use index::{Index, NewIndex};
+pub use reconstruction::{quantile, summarise, ReconstructionScale, ITEM_QUANTILE};
 pub use summary::Summary;

@@ -21,6 +21,7 @@
 //! # Ok::<(), latentid_ingest::IngestError>(())
 //! ```
 
+mod backfill;
 mod config;
 mod error;
 mod hash;
@@ -30,6 +31,7 @@ mod train;
 mod training;
 mod walk;
 
+pub use backfill::{backfill_reconstructions, Backfill};
 pub use config::{Added, Duplicate, IngestConfig, IngestReport, TrainSummary, DEFAULT_LATENT_DIM};
 pub use error::{IngestError, Result};
 pub use hash::content_hash;

@@ -18,6 +18,10 @@ pub struct Encoded {
     pub codes: Vec<f32>,
     /// Mean squared reconstruction error per input: high for things unlike the library.
     pub recon_error: Vec<f32>,
+    /// Variance of what each input's reconstruction was measured against (the input, or the
+    /// pooled image): `recon_error / target_var` is the share of it the model failed to
+    /// rebuild (1 − R²), which does not depend on how much there was to rebuild.
+    pub target_var: Vec<f32>,
 }
 
 pub(crate) enum Inner {
@@ -93,18 +97,22 @@ impl Model {
         let dim = self.config.latent_dim;
         let mut codes = Vec::with_capacity(n * dim);
         let mut recon_error = Vec::with_capacity(n);
+        let mut target_var = Vec::with_capacity(n);
         for chunk in inputs.chunks(ENCODE_BATCH * len) {
             let rows = chunk.len() / len;
             let x = Tensor::from_slice(chunk, (rows, len), &Device::Cpu)?;
             let (z, rec, target) = self.forward(&x)?;
             codes.extend(z.flatten_all()?.to_vec1::<f32>()?);
-            let err = (rec - target)?.sqr()?.mean(1)?;
+            let err = (rec - &target)?.sqr()?.mean(1)?;
             recon_error.extend(err.to_vec1::<f32>()?);
+            let centred = target.broadcast_sub(&target.mean_keepdim(1)?)?;
+            target_var.extend(centred.sqr()?.mean(1)?.to_vec1::<f32>()?);
         }
         Ok(Encoded {
             dim,
             codes,
             recon_error,
+            target_var,
         })
     }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 use latentid_store::{ItemId, Neighbour};
 
 use crate::vote::{vote, votes, VoteParams};
-use crate::{Candidate, Matcher, QueryConfig, QueryResult, Result};
+use crate::{Candidate, Familiarity, Matcher, QueryConfig, QueryResult, Result};
 
 impl Matcher<'_> {
     /// Identifies mono samples at the index's analysis rate. `None` when the clip has no
@@ -23,11 +23,13 @@ impl Matcher<'_> {
         exclude: Option<ItemId>,
     ) -> Result<Option<QueryResult>> {
         let started = Instant::now();
-        let Some((neighbours, frames)) = self.clip_neighbours(samples, cfg, exclude.is_some())?
+        let Some((neighbours, frames, familiarity)) =
+            self.clip_neighbours(samples, cfg, exclude.is_some())?
         else {
             return Ok(None);
         };
         let mut result = self.tally(&without(neighbours, exclude, cfg), &frames, None, cfg)?;
+        result.reconstruction = familiarity;
         result.seconds = started.elapsed().as_secs_f32();
         Ok(Some(result))
     }
@@ -40,7 +42,8 @@ impl Matcher<'_> {
         cfg: &QueryConfig,
         exclude: ItemId,
     ) -> Result<Option<(QueryResult, QueryResult)>> {
-        let Some((neighbours, frames)) = self.clip_neighbours(samples, cfg, true)? else {
+        let Some((neighbours, frames, familiarity)) = self.clip_neighbours(samples, cfg, true)?
+        else {
             return Ok(None);
         };
         let k = cfg.neighbours.max(1);
@@ -48,8 +51,11 @@ impl Matcher<'_> {
             .iter()
             .map(|l| l.iter().take(k).cloned().collect())
             .collect();
-        let with = self.tally(&with, &frames, None, cfg)?;
-        let without = self.tally(&without(neighbours, Some(exclude), cfg), &frames, None, cfg)?;
+        let mut with = self.tally(&with, &frames, None, cfg)?;
+        let mut without =
+            self.tally(&without(neighbours, Some(exclude), cfg), &frames, None, cfg)?;
+        with.reconstruction = familiarity;
+        without.reconstruction = familiarity;
         Ok(Some((with, without)))
     }
 
@@ -60,7 +66,7 @@ impl Matcher<'_> {
         samples: &[f32],
         cfg: &QueryConfig,
         spare: bool,
-    ) -> Result<Option<(Vec<Vec<Neighbour>>, Vec<usize>)>> {
+    ) -> Result<Option<Probe>> {
         let clip = self.index().encode_clip(samples, cfg.hop_frames)?;
         if clip.is_empty() {
             return Ok(None);
@@ -70,9 +76,13 @@ impl Matcher<'_> {
             .store()
             .search_batch(&clip.codes, if spare { 2 * k } else { k })?;
         let frames = clip.frames.iter().map(|&f| f as usize).collect();
-        Ok(Some((neighbours, frames)))
+        let familiarity = self.familiarity(clip.reconstruction());
+        Ok(Some((neighbours, frames, familiarity)))
     }
 }
+
+/// A clip's patches' neighbours, their frames, and how familiar the clip is to the model.
+type Probe = (Vec<Vec<Neighbour>>, Vec<usize>, Option<Familiarity>);
 
 /// Each patch's `k` nearest neighbours once `exclude` is left out.
 fn without(
@@ -152,6 +162,7 @@ impl Matcher<'_> {
             matched,
             candidates,
             patches: frames.len(),
+            reconstruction: None,
             seconds: 0.0,
         })
     }

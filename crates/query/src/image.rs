@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use latentid_index::summarise;
 use latentid_media::DynamicImage;
 use latentid_store::{ItemId, Neighbour};
 
@@ -11,9 +12,10 @@ impl Matcher<'_> {
     /// Identifies a decoded picture: nearest stored images by signature distance.
     pub fn query_image(&self, img: &DynamicImage, cfg: &QueryConfig) -> Result<QueryResult> {
         let started = Instant::now();
-        let (code, _) = self.index().encode_image(img)?;
+        let (code, error) = self.index().encode_image(img)?;
         let neighbours = self.store().search(&code, cfg.top.max(1))?;
         let mut result = self.rank_images(&neighbours, None, cfg)?;
+        result.reconstruction = self.familiarity(summarise(&[0], &[error]));
         result.seconds = started.elapsed().as_secs_f32();
         Ok(result)
     }
@@ -53,6 +55,7 @@ impl Matcher<'_> {
             matched,
             candidates,
             patches: 1,
+            reconstruction: None,
             seconds: 0.0,
         })
     }

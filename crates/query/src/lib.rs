@@ -31,10 +31,12 @@ mod duplicates;
 mod error;
 mod image;
 mod matcher;
+mod outliers;
 mod vote;
 
 pub use calibrate::{calibrate, calibrate_if_needed, CalibrationConfig};
 pub use duplicates::{duplicates, DuplicateGroup, Duplicates, DuplicatesConfig, Link, Member};
 pub use error::{QueryError, Result};
 pub use matcher::{Answer, Candidate, Matcher, QueryConfig, QueryResult};
+pub use outliers::{outliers, Familiarity, Outlier, Outliers};
 pub use vote::{vote, votes, Tally, Vote, VoteParams};

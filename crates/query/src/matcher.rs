@@ -6,7 +6,7 @@ use latentid_media::{load_image, media_kind, MediaKind};
 use latentid_store::{ItemId, ItemKind, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::{QueryError, Result};
+use crate::{Familiarity, QueryError, Result};
 
 /// How a query is answered; the binary builds it from its flags.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +70,9 @@ pub struct QueryResult {
     pub candidates: Vec<Candidate>,
     /// Query patches (audio) or 1 (image).
     pub patches: usize,
+    /// How unlike the library the clip or picture is (`None` before the index measured its
+    /// items' reconstruction errors).
+    pub reconstruction: Option<Familiarity>,
     pub seconds: f32,
 }
 

@@ -34,8 +34,12 @@ pub trait Store: Send + Sync {
     fn add_item(&self, item: NewItem, offsets: &[u32], vectors: &[f32]) -> Result<AddOutcome>;
     /// Replaces an item's signatures (re-encoding with a new model).
     fn replace_signatures(&self, id: ItemId, offsets: &[u32], vectors: &[f32]) -> Result<()>;
-    /// For a new model: drops every signature, keeps the items, and sets the latent size the
-    /// new signatures will have.
+    /// Records how well the model reconstructs an item (`None` forgets it), durably. Moves
+    /// the revision: a calibration measures the library's spread of these.
+    fn set_reconstruction(&self, id: ItemId, reconstruction: Option<Reconstruction>) -> Result<()>;
+    /// For a new model: drops every signature and every item's [`Reconstruction`] (both are
+    /// the old model's), keeps the items, and sets the latent size the new signatures will
+    /// have.
     fn reset_signatures(&self, latent_dim: usize) -> Result<()>;
     /// Removes an item; its signatures disappear from results at once.
     fn remove(&self, id: ItemId) -> Result<Item>;
@@ -68,7 +72,8 @@ pub trait Store: Send + Sync {
     /// Counts and sizes, cheap enough for a status line (never loads a search graph).
     fn stats(&self) -> Result<Stats>;
     /// Grows with every write that changes what a search can find (add, replace, remove,
-    /// reset); anything derived from the signatures (a calibration) is stale once it moved.
+    /// reset) or an item's reconstruction error; anything derived from them (a calibration)
+    /// is stale once it moved.
     fn revision(&self) -> u64;
     /// Makes everything durable, including derived state (a search graph) when it changed.
     fn flush(&self) -> Result<()>;

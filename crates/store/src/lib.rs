@@ -58,5 +58,6 @@ pub use memory::MemoryStore;
 pub use search::SearchParams;
 pub use sled_store::SledStore;
 pub use types::{
-    AddOutcome, Item, ItemId, ItemKind, Manifest, Neighbour, NewItem, Stats, FORMAT_VERSION,
+    AddOutcome, Item, ItemId, ItemKind, Manifest, Neighbour, NewItem, Reconstruction, Stats,
+    FORMAT_VERSION,
 };

@@ -158,10 +158,19 @@ impl Store for MemoryStore {
         })
     }
 
+    fn set_reconstruction(&self, id: ItemId, reconstruction: Option<Reconstruction>) -> Result<()> {
+        let mut m = self.write();
+        let e = m.items.get_mut(&id).ok_or_else(|| self.not_found(id))?;
+        e.item.reconstruction = reconstruction;
+        m.revision += 1;
+        Ok(())
+    }
+
     fn reset_signatures(&self, latent_dim: usize) -> Result<()> {
         self.write_signatures(|m| {
             for e in m.items.values_mut() {
                 e.item.signatures = 0;
+                e.item.reconstruction = None;
                 e.offsets.clear();
                 e.vectors.clear();
             }

@@ -279,12 +279,26 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn set_reconstruction(&self, id: ItemId, reconstruction: Option<Reconstruction>) -> Result<()> {
+        let mut writer = self.writer();
+        let mut record = self.record(id)?;
+        record.item.reconstruction = reconstruction;
+        let mut batch = self.catalog.batch();
+        batch.record(&record)?;
+        let next = Counters {
+            revision: writer.revision + 1,
+            ..*writer
+        };
+        self.commit(&mut writer, batch, next)
+    }
+
     fn reset_signatures(&self, latent_dim: usize) -> Result<()> {
         let mut writer = self.writer();
         let mut batch = self.catalog.drop_all_signatures()?;
         for record in self.catalog.records() {
             let mut record = record?;
             record.item.signatures = 0;
+            record.item.reconstruction = None;
             record.first_sig = writer.next_sig;
             batch.record(&record)?;
         }

@@ -103,6 +103,7 @@ impl NewItem {
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             signatures,
+            reconstruction: None,
         }
     }
 }
@@ -130,6 +131,24 @@ pub struct Item {
     pub artist: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub album: Option<String>,
+    /// How well the model reconstructs it; `None` until measured (items stored before this
+    /// field, or whose signatures a new model dropped).
+    #[serde(default)]
+    pub reconstruction: Option<Reconstruction>,
+}
+
+/// How well the index's model reconstructs an item: what `latentid outliers` ranks by. An
+/// item unlike the rest of the library is rebuilt worse. Measured with the model that made
+/// the item's signatures, and dropped with them ([`Store::reset_signatures`](crate::Store::reset_signatures)).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reconstruction {
+    /// The item's error: a high quantile of its signatures' errors (audio), so a long track
+    /// with one odd passage still shows it; a picture's own error.
+    pub error: f32,
+    /// The worst signature's error ...
+    pub worst: f32,
+    /// ... and where it was taken (frames for audio; 0 for pictures).
+    pub worst_offset: u32,
 }
 
 /// What [`Store::add_item`](crate::Store::add_item) did.

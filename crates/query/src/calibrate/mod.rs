@@ -82,6 +82,9 @@ pub fn calibrate(index: &mut Index, cfg: &CalibrationConfig) -> Result<Calibrati
 fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
     let index = matcher.index();
     let mut items = index.store().items()?;
+    let mut calib = index.calibration().clone();
+    // Over every item, before the probes are chosen.
+    calib.reconstruction = crate::outliers::library_scale(&items);
     let probed = match index.kind() {
         ItemKind::Audio => cfg.audio_items,
         ItemKind::Image => cfg.items,
@@ -90,7 +93,6 @@ fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration
     items = (0..probed.min(items.len()))
         .map(|i| items[(i as f32 * step) as usize].clone())
         .collect();
-    let mut calib = index.calibration().clone();
     match index.kind() {
         ItemKind::Audio => audio::measure(matcher, &items, cfg, &mut calib)?,
         ItemKind::Image => image::measure(matcher, &items, cfg, &mut calib)?,

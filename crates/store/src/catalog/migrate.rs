@@ -85,6 +85,7 @@ pub(super) fn from_v1(catalog: &Catalog) -> crate::Result<()> {
                 title: None,
                 artist: None,
                 album: None,
+                reconstruction: None,
             },
             first_sig: old.first_sig,
         })?;

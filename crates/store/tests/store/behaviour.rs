@@ -307,6 +307,58 @@ fn a_reset_drops_every_signature_and_keeps_the_items(store: &dyn Store) {
     assert_eq!(keys(&store.search_exact(&v[6..], 1).unwrap()), [(b, 16)]);
 }
 
+fn an_items_reconstruction_is_kept_until_a_new_model(store: &dyn Store) {
+    let a = add(store, "a", 3);
+    let b = add(store, "b", 2);
+    assert_eq!(store.item(a).unwrap().unwrap().reconstruction, None);
+    let r = Reconstruction {
+        error: 0.25,
+        worst: 0.5,
+        worst_offset: 16,
+    };
+    let before = store.revision();
+    store.set_reconstruction(a, Some(r)).unwrap();
+    assert!(store.revision() > before, "a calibration reads these");
+    assert_eq!(store.item(a).unwrap().unwrap().reconstruction, Some(r));
+    let listed: Vec<_> = store
+        .items()
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.id, i.reconstruction))
+        .collect();
+    assert_eq!(listed, [(a, Some(r)), (b, None)]);
+    // Nothing else about the item changes, and its signatures are the same.
+    let got = store.item(a).unwrap().unwrap();
+    assert_eq!((got.name.as_str(), got.signatures), ("a", 3));
+    assert_eq!(store.signatures(a).unwrap().1, vectors_for("a", 3, DIM));
+    assert_eq!(store.find_hash("a").unwrap(), Some(a));
+    // Re-encoding with the same model keeps it until the caller measures again.
+    store
+        .replace_signatures(a, &[0], &vectors_for("a2", 1, DIM))
+        .unwrap();
+    assert_eq!(store.item(a).unwrap().unwrap().reconstruction, Some(r));
+    store.set_reconstruction(b, Some(r)).unwrap();
+    store.set_reconstruction(b, None).unwrap();
+    assert_eq!(store.item(b).unwrap().unwrap().reconstruction, None);
+    // A new model: every item's error was the old model's.
+    store.set_reconstruction(b, Some(r)).unwrap();
+    store.reset_signatures(DIM).unwrap();
+    assert!(store
+        .items()
+        .unwrap()
+        .iter()
+        .all(|i| i.reconstruction.is_none()));
+    assert!(matches!(
+        store.set_reconstruction(99, Some(r)),
+        Err(StoreError::NotFound { id: 99, .. })
+    ));
+    store.remove(a).unwrap();
+    assert!(matches!(
+        store.set_reconstruction(a, Some(r)),
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
 fn the_manifest_and_the_model_are_kept(store: &dyn Store) {
     assert_eq!(store.model().unwrap(), None);
     store.set_model(r#"{"kind":"Pca"}"#, &[1, 2, 3]).unwrap();
@@ -393,6 +445,7 @@ both!(
     removed_items_are_gone_from_everything,
     replaced_signatures_answer_instead_of_the_old,
     a_reset_drops_every_signature_and_keeps_the_items,
+    an_items_reconstruction_is_kept_until_a_new_model,
     the_manifest_and_the_model_are_kept,
     the_revision_follows_what_search_can_find,
 );

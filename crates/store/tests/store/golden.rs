@@ -57,6 +57,8 @@ fn a_format_1_index_is_upgraded_and_answers_as_before() {
                 item.added_unix > 0 && item.content_hash.len() == 64,
                 "{item:?}"
             );
+            // Format 1 measured no reconstruction error: `latentid outliers` backfills it.
+            assert_eq!(item.reconstruction, None, "{item:?}");
         }
         assert_eq!(items[0].duration_s, Some(19.991125));
         // The provisional revision of format 1 (signature and item ids, generation) carries over.

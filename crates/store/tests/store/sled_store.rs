@@ -81,14 +81,21 @@ fn where_the_graph_finds_the_true_neighbours_it_reports_the_exact_numbers() {
 fn an_index_survives_closing_and_answers_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let q = vectors_for("probe", 1, 16);
+    let recon = Reconstruction {
+        error: 0.3,
+        worst: 0.9,
+        worst_offset: 48,
+    };
     let before = {
         let store = filled(dir.path(), 50, 8, 16);
+        store.set_reconstruction(3, Some(recon)).unwrap();
         store.flush().unwrap();
         store.search(&q, 5).unwrap()
     };
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.search(&q, 5).unwrap(), before);
     assert_eq!(store.items().unwrap().len(), 50);
+    assert_eq!(store.item(3).unwrap().unwrap().reconstruction, Some(recon));
     let (offsets, vectors) = store.signatures(3).unwrap();
     assert_eq!(offsets, (0..8).map(|o| o * 16).collect::<Vec<u32>>());
     assert_eq!(vectors, vectors_for("item3", 8, 16));

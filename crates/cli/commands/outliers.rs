@@ -1,0 +1,66 @@
+//! `latentid outliers`: the items the model rebuilds worst, most unlike the library first.
+
+use anyhow::Result;
+use latentid_ingest::backfill_reconstructions;
+use latentid_query::{calibrate_if_needed, outliers as rank, CalibrationConfig};
+
+use super::{clock, json_line, open};
+use crate::args::OutliersCmd;
+use crate::progress::Bars;
+use crate::Outcome;
+
+pub fn outliers(cmd: OutliersCmd) -> Result<Outcome> {
+    let json = cmd.common.json;
+    let mut index = open(&cmd.common.index)?;
+    // Items stored before the index kept their errors are measured once, from their files.
+    let backfill = backfill_reconstructions(&index, &Bars::new(json))?;
+    if backfill.measured > 0 {
+        eprintln!(
+            "measured the reconstruction error of {} items stored before latentid kept it ({:.1} s)",
+            backfill.measured, backfill.seconds
+        );
+    }
+    for f in &backfill.failed {
+        eprintln!("warning: {f} (left out of the ranking)");
+    }
+    // Queries score themselves against the library's spread: keep it current.
+    calibrate_if_needed(&mut index, &CalibrationConfig::default())?;
+    let found = rank(&index)?;
+    let top = &found.ranked[..cmd.top.min(found.ranked.len())];
+    if json {
+        for o in top {
+            json_line(o)?;
+        }
+    } else {
+        let audio = top.iter().any(|o| o.worst_at_s.is_some());
+        let worst = if audio { "  worst at" } else { "" };
+        println!("rank   score   error{worst}     id  name  [path]");
+        for o in top {
+            let at = match o.worst_at_s {
+                Some(s) => format!("  {:>8}", clock(s)),
+                None => String::new(),
+            };
+            println!(
+                "{:>4}  {:>6.1}  {:>6.3}{at}  {:>5}  {}  [{}]",
+                o.rank,
+                o.score,
+                o.error,
+                o.id,
+                o.name,
+                o.path.display()
+            );
+        }
+    }
+    if let Some(s) = found.scale {
+        eprintln!(
+            "{} items ranked; score = how far an item's error lies above the library's median ({:.3}), in robust standard deviations (median absolute deviation of log error); above 3.5 is far out",
+            found.ranked.len(),
+            s.median()
+        );
+    }
+    Ok(if backfill.failed.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::SomeFailed
+    })
+}

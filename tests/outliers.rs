@@ -1,0 +1,85 @@
+//! `latentid outliers`: what does not belong in the library ranks first.
+
+use std::path::Path;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::util::*;
+
+/// 20 s of white noise, as a 22.05 kHz mono WAV.
+fn write_noise(out: &Path) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 22_050,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut w = hound::WavWriter::create(out, spec).unwrap();
+    for _ in 0..20 * 22_050 {
+        w.write_sample((rng.random_range(-0.3f32..0.3) * 32767.0) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn a_planted_noise_file_ranks_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_audio_index(tmp.path());
+    let noise = tmp.path().join("static.wav");
+    write_noise(&noise);
+    let add = latentid(&index, &["index", s(&noise)]);
+    assert_eq!(add.code, 0, "{add}");
+
+    let run = latentid(&index, &["outliers", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let ranked = run.json_lines();
+    assert_eq!(ranked.len(), 7, "{run}");
+    assert_eq!(ranked[0]["name"], "static", "{run}");
+    assert_eq!(ranked[0]["rank"], 1, "{run}");
+    let score = |i: usize| ranked[i]["score"].as_f64().unwrap();
+    assert!(score(0) > score(1), "{run}");
+    let at = ranked[0]["worst_at_s"].as_f64().unwrap();
+    assert!((0.0..20.0).contains(&at), "{run}");
+
+    // --top, and the human table.
+    let top = latentid(&index, &["outliers", "--top", "2"]);
+    assert_eq!(top.code, 0, "{top}");
+    let rows: Vec<&str> = top.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{top}");
+    assert!(rows[0].contains("static"), "{top}");
+
+    // A query reports the same score for an unknown clip: noise is far from the library,
+    // a song of the library is not.
+    let q = latentid(&index, &["query", s(&noise), "--json"]).json();
+    let song = fixtures().join("audio").join("knolls.flac");
+    let known = latentid(&index, &["query", s(&song), "--json"]).json();
+    let qs = |v: &serde_json::Value| v["reconstruction"]["score"].as_f64().unwrap();
+    assert!(qs(&q) > qs(&known) + 1.0, "{q:#}\n{known:#}");
+}
+
+#[test]
+fn an_index_of_format_1_is_measured_before_it_is_ranked() {
+    // Its items were stored before the error was kept: `outliers` measures them from their
+    // files (where they still are), and whatever it cannot measure is a warning, not a failure
+    // of the whole command.
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("v1-audio");
+    copy_dir(&fixtures().join("golden").join("v1-audio"), &index);
+    let run = latentid(&index, &["outliers", "--json"]);
+    assert!(run.code == 0 || run.code == 1, "{run}");
+    let ranked = run.json_lines();
+    if run.code == 0 {
+        assert_eq!(ranked.len(), 6, "{run}");
+        // Measured once: the next run has nothing to measure.
+        let again = latentid(&index, &["outliers", "--json"]);
+        assert_eq!(again.code, 0, "{again}");
+        assert!(!again.stderr.contains("measured"), "{again}");
+    } else {
+        assert!(run.stderr.contains("left out of the ranking"), "{run}");
+    }
+    let list = latentid(&index, &["list", "--json"]);
+    assert_eq!(list.code, 0, "{list}");
+}
