@@ -19,6 +19,9 @@ use crate::{Matcher, Result};
 pub struct CalibrationConfig {
     /// Items probed (spread over the library).
     pub items: usize,
+    /// Pictures probed (an image index; spread over the library): each probe is cheap,
+    /// and the threshold rests on the nearest of their negatives, so it takes many.
+    pub pictures: usize,
     /// Clip lengths of the probes, seconds.
     pub lengths: Vec<f32>,
     /// SNR of the pink noise on positive probes.
@@ -37,6 +40,7 @@ impl Default for CalibrationConfig {
     fn default() -> Self {
         Self {
             items: 48,
+            pictures: 200,
             lengths: vec![2.0, 5.0, 10.0],
             snr_db: 10.0,
             margin: 1.1,
@@ -68,8 +72,12 @@ pub fn calibrate(index: &mut Index, cfg: &CalibrationConfig) -> Result<Calibrati
 fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration> {
     let index = matcher.index();
     let mut items = index.store().items()?;
-    let step = (items.len() as f32 / cfg.items.max(1) as f32).max(1.0);
-    items = (0..cfg.items.min(items.len()))
+    let probed = match index.kind() {
+        ItemKind::Audio => cfg.items,
+        ItemKind::Image => cfg.pictures,
+    };
+    let step = (items.len() as f32 / probed.max(1) as f32).max(1.0);
+    items = (0..probed.min(items.len()))
         .map(|i| items[(i as f32 * step) as usize].clone())
         .collect();
     let mut calib = index.calibration().clone();
