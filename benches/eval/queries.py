@@ -1,7 +1,12 @@
 """Query clips: seeded excerpts of library and held-out tracks under real-world distortions.
 
-Every clip is written as a file both systems read (16-bit WAV at 22.05 kHz mono, or MP3 for the
+Every clip is written as a file all systems read (16-bit WAV at 22.05 kHz mono, or MP3 for the
 telephone condition), with its ground truth in queries.json.
+
+`offset` is where in the track the clip's first sample comes from. For "speed+2" the clip covers
+1.02 x its length of the track from there (played 2% fast, pitch and tempo both up), so a system's
+offset for the clip start is still `offset`; an offset voted over the whole clip drifts by at most
+2% of the clip length (0.2 s for 10 s), inside the 0.5 s tolerance.
 """
 
 from __future__ import annotations
@@ -14,13 +19,25 @@ from pathlib import Path
 
 import numpy as np
 from scipy.io import wavfile
-from scipy.signal import fftconvolve
+from scipy.signal import fftconvolve, resample_poly
 
 from corpus import Track
 
 RATE = 22050
-LENGTHS = [2.0, 5.0, 10.0]
-CONDITIONS = ["clean", "pink10", "pink0", "music5", "reverb_noise", "phone_mp3", "gain-20"]
+LENGTHS = [3.0, 5.0, 10.0]
+CONDITIONS = ["clean", "pink10", "pink0", "reverb_noise", "phone_mp3", "music5", "music0", "gain-20", "speed+2"]
+DESCRIPTIONS = {
+    "clean": "clean excerpt",
+    "pink10": "pink noise at 10 dB SNR",
+    "pink0": "pink noise at 0 dB SNR",
+    "reverb_noise": "reverb (synthetic room, RT60 0.5 s) plus pink noise at 10 dB",
+    "phone_mp3": "telephone band 300-3400 Hz re-encoded as 8 kHz 16 kbit/s MP3",
+    "music5": "other music (a held-out track) mixed at 5 dB",
+    "music0": "other music (a held-out track) mixed at 0 dB",
+    "gain-20": "-20 dB gain",
+    "speed+2": "2% faster (resampled: pitch and tempo both +2%)",
+}
+SPEED = 51 / 50  # "speed+2": this many seconds of the track per second of clip
 # Out-of-library clips: the conditions a false match is most likely under.
 OUT_CONDITIONS = ["clean", "pink10", "phone_mp3"]
 
@@ -31,7 +48,8 @@ class Query:
     condition: str
     length: float
     track: str | None  # library file name, None for out-of-library
-    offset: float
+    offset: float  # seconds into the source track of the clip's first sample
+    source: str  # the file name of the track the clip comes from (library or held-out)
 
 
 def read_excerpt(path: Path, start: float, length: float) -> np.ndarray:
@@ -93,7 +111,7 @@ def distort(x: np.ndarray, condition: str, rng: np.random.Generator, others: lis
         return at_snr(x, pink(len(x), rng), 0.0)
     if condition == "gain-20":
         return x * 0.1
-    if condition == "music5":
+    if condition.startswith("music"):
         other = others[rng.integers(len(others))]
         secs = len(x) / RATE
         dur = float(subprocess.run(
@@ -101,17 +119,21 @@ def distort(x: np.ndarray, condition: str, rng: np.random.Generator, others: lis
             check=True, capture_output=True, text=True).stdout)
         y = read_excerpt(other, rng.uniform(0, max(0.0, dur - secs)), secs)
         y = np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
-        return at_snr(x, y, 5.0)
+        return at_snr(x, y, float(condition.removeprefix("music")))
     if condition == "reverb_noise":
         wet = fftconvolve(x, room(rng))[: len(x)]
         return at_snr(wet, pink(len(x), rng), 10.0)
+    if condition == "speed+2":
+        # x holds SPEED x the clip length; played SPEED times faster = resampled by 1 / SPEED.
+        return resample_poly(x, 50, 51)
     raise ValueError(condition)
 
 
 def make(work: Path, library: list[Track], heldout: list[Track], per_cell: int, out_per_cell: int, seed: int) -> list[Query]:
     qdir = work / "queries"
     manifest = qdir / "queries.json"
-    key = {"version": 2, "seed": seed, "per_cell": per_cell, "out_per_cell": out_per_cell,
+    key = {"version": 3, "lengths": LENGTHS, "conditions": CONDITIONS, "out_conditions": OUT_CONDITIONS,
+           "seed": seed, "per_cell": per_cell, "out_per_cell": out_per_cell,
            "library": [t.name for t in library], "heldout": [t.name for t in heldout]}
     if manifest.exists():
         m = json.loads(manifest.read_text())
@@ -139,9 +161,10 @@ def make(work: Path, library: list[Track], heldout: list[Track], per_cell: int, 
     for n, (cond, length, t, where, i) in enumerate(jobs):
         # Nobody asks "what song is this?" of silence: re-draw excerpts quieter than -45 dBFS
         # (some tracks end in long silences).
+        span = length * (SPEED if cond == "speed+2" else 1.0)
         for _ in range(50):
-            offset = round(rng.uniform(0.0, t.seconds - length - 0.5), 2)
-            x = read_excerpt(work / where / t.name, offset, length)
+            offset = round(rng.uniform(0.0, t.seconds - span - 0.5), 2)
+            x = read_excerpt(work / where / t.name, offset, span)
             if len(x) and 10 * np.log10(power(x)) > -45.0:
                 break
         others = [p for p in held_paths if p.name != t.name]
@@ -153,7 +176,7 @@ def make(work: Path, library: list[Track], heldout: list[Track], per_cell: int, 
         if cond == "phone_mp3":
             file = qdir / f"{stem}.mp3"
             phone_mp3(wav, file)
-        queries.append(Query(str(file), cond, length, t.name if where == "library" else None, offset))
+        queries.append(Query(str(file), cond, length, t.name if where == "library" else None, offset, t.name))
         if n % 200 == 0:
             print(f"  queries {n}/{len(jobs)}", flush=True)
     manifest.write_text(json.dumps({"key": key, "queries": [asdict(q) for q in queries]}, indent=1))

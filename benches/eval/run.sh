@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The audio evaluation: latentid vs audfprint vs PCA on real music (see eval.py).
-# Fresh machine: installs ffmpeg and GNU time (apt), makes a virtualenv with audfprint2, numpy and
-# scipy under benches/work/, builds the release binary, then runs the evaluation.
-#   benches/eval/run.sh [--per-cell N] [--systems latentid,pca,audfprint] [--no-write]
+# The audio evaluation: latentid vs audfprint vs two PCA baselines on two corpora of real music
+# (see eval.py). Fresh machine: installs ffmpeg and GNU time (apt), makes a virtualenv with
+# audfprint2, numpy and scipy under benches/work/, builds the release binary, then runs the
+# evaluation.
+#   benches/eval/run.sh [--corpus a|b] [--per-cell N] [--systems latentid,pca,audfprint,pca_vote]
+#                       [--latentid-args '...'] [--query-args '...'] [--reuse] [--no-write]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,4 +23,4 @@ if [ ! -x "$venv/bin/audfprint" ]; then
 fi
 
 cargo build --release --quiet
-exec "$venv/bin/python" benches/eval/eval.py "$@"
+LATENTID_EVAL_VIA_RUN_SH=1 exec "$venv/bin/python" benches/eval/eval.py "$@"
