@@ -105,7 +105,7 @@ def thumb(img: Image.Image) -> np.ndarray:
     t = np.asarray(img.convert("L").resize((32, 32), Image.BILINEAR), dtype=np.float32).ravel()
     t -= t.mean()
     n = np.linalg.norm(t)
-    return t / n if n > 0 else t
+    return t / n if n > 1e-3 * t.size else np.zeros_like(t)
 
 
 def prepare(args):
@@ -113,7 +113,7 @@ def prepare(args):
     lib, held = work / "library", work / "heldout"
     marker = work / "prepared.json"
     key = {"seed": args.seed, "heldout": args.heldout, "nebulae": args.nebulae, "max_side": MAX_SIDE,
-           "set": args.set, "v": 3}
+           "set": args.set, "v": 4}
     if marker.exists() and json.loads(marker.read_text()).get("key") == key:
         log("prepare: cached")
         return
@@ -121,7 +121,7 @@ def prepare(args):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
     rng = random.Random(args.seed)
-    kept, thumbs, dropped = [], [], {"small": 0, "unreadable": 0, "near-identical": 0}
+    kept, thumbs, dropped = [], [], {"small": 0, "unreadable": 0, "flat": 0, "near-identical": 0}
     for src, path in candidates(Path(args.raw), rng, args.nebulae, args.set):
         try:
             img = ImageOps.exif_transpose(Image.open(path))
@@ -133,6 +133,11 @@ def prepare(args):
             dropped["small"] += 1
             continue
         t = thumb(img)
+        # A blank picture (some wallpapers decode to one colour) has no thumb to compare, and
+        # every blank picture is every other one: no top-1 can be right.
+        if not np.any(t):
+            dropped["flat"] += 1
+            continue
         # The same picture twice (another resolution, a dark variant) would make top-1 ambiguous.
         if thumbs and float(np.max(np.stack(thumbs) @ t)) >= 0.95:
             dropped["near-identical"] += 1
@@ -404,7 +409,8 @@ def report(args):
     lines.append(f"Library: {n_lib} real pictures, {n_held} more held out (never indexed), from "
                  + ", ".join(f"{s} {versions.get(s, '')} ({n})" for s, n in sorted(sources.items()))
                  + f"; near-identical pictures dropped ({prepared['dropped']['near-identical']}), "
-                 f"each scaled to at most {MAX_SIDE} px and stored as JPEG q{SAVE_QUALITY}. "
+                 + (f"blank ones too ({prepared['dropped']['flat']}), " if prepared['dropped'].get('flat') else "")
+                 + f"each scaled to at most {MAX_SIDE} px and stored as JPEG q{SAVE_QUALITY}. "
                  "Every picture is altered once per row; altered copies are saved as JPEG q95 "
                  "(the jpeg rows at their own quality).")
     lines.append("")
