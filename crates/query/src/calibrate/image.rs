@@ -25,6 +25,10 @@ const COPIES: usize = 4;
 /// picture at 64 px, and the index cuts its views from 256 px (`image_views`).
 const PROBE_SIDE: u32 = 256;
 
+/// A stored picture nearer than this share of the next other picture's distance is a twin
+/// of the probed picture (the same picture stored twice), not a stranger to it.
+const TWIN_RATIO: f32 = 0.5;
+
 pub(super) fn measure(
     matcher: &Matcher<'_>,
     items: &[Item],
@@ -38,8 +42,8 @@ pub(super) fn measure(
     };
     let everyday = ImageAugment::everyday();
     let mut pos: Vec<f32> = Vec::new();
-    // Per probed picture: its negatives and how near its nearest other stored picture is.
-    let mut probes: Vec<(Vec<f32>, f32)> = Vec::new();
+    // Per probed picture: its negatives and how near its two nearest other stored pictures are.
+    let mut probes: Vec<(Vec<f32>, f32, f32)> = Vec::new();
     for item in items {
         let Ok(img) = load_image(&item.path) else {
             continue;
@@ -61,23 +65,27 @@ pub(super) fn measure(
                 neg.push(d);
             }
         }
-        let twin = matcher
-            .similar(item.id, &qcfg)?
-            .candidates
-            .first()
-            .and_then(|c| c.distance)
-            .unwrap_or(f32::INFINITY);
-        probes.push((neg, twin));
+        let others = matcher.similar(item.id, &qcfg)?.candidates;
+        let at = |i: usize| {
+            others
+                .get(i)
+                .and_then(|c| c.distance)
+                .unwrap_or(f32::INFINITY)
+        };
+        probes.push((neg, at(0), at(1)));
     }
     pos.sort_by(f32::total_cmp);
-    // A picture stored twice (resized, re-compressed) has a twin as near as its own copies
-    // come: naming the twin is right, so its probes are not strangers. Twins are nearer
-    // than the median copy.
+    // A picture stored twice (resized, re-compressed, cropped) has a twin: naming the twin is
+    // right, so its probes are not strangers. A twin is nearer than the median copy, or
+    // stands out: much nearer than the next other picture (a stranger's nearest pictures
+    // are about as near as each other).
     let median_pos = pos.get(pos.len() / 2).copied().unwrap_or(0.0);
     let mut neg: Vec<f32> = probes
         .into_iter()
-        .filter(|(_, twin)| *twin > median_pos)
-        .flat_map(|(n, _)| n)
+        .filter(|&(_, twin, next)| {
+            twin > median_pos && !(next.is_finite() && twin < TWIN_RATIO * next)
+        })
+        .flat_map(|(n, _, _)| n)
         .collect();
     neg.sort_by(f32::total_cmp);
     let q = (1.0 - cfg.negative_quantile).clamp(0.0, 1.0);
