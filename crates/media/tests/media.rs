@@ -278,10 +278,22 @@ fn stored_views_cover_the_picture_and_geometry_edits_keep_the_size() {
     assert_eq!(flip(&flip(&img)).to_rgb8(), img.to_rgb8());
     let r = rotate(&img, 10.0);
     assert_eq!((r.width(), r.height()), (img.width(), img.height()));
-    assert!(rms(&image_tensor(&rotate(&img, 0.0), &p), &image_tensor(&img, &p)) < 1e-3);
+    assert!(
+        rms(
+            &image_tensor(&rotate(&img, 0.0), &p),
+            &image_tensor(&img, &p)
+        ) < 1e-3
+    );
     let mut rng = StdRng::seed_from_u64(1);
-    for edited in [blur(&img, 2.0), overlay(&img, 0.8, &mut rng), saturation(&img, 0.5)] {
-        assert_eq!((edited.width(), edited.height()), (img.width(), img.height()));
+    for edited in [
+        blur(&img, 2.0),
+        overlay(&img, 0.8, &mut rng),
+        saturation(&img, 0.5),
+    ] {
+        assert_eq!(
+            (edited.width(), edited.height()),
+            (img.width(), img.height())
+        );
     }
 }
 
