@@ -274,7 +274,9 @@ fn stored_views_cover_the_picture_and_geometry_edits_keep_the_size() {
     // The first view is the whole picture; the mirrored whole is the mirror's whole.
     assert_eq!(&t[..p.input_len()], image_tensor(&img, &p).as_slice());
     let m = image_views(&img, &p, &[View::MIRRORED]);
-    assert!(rms(&m, &image_tensor(&flip(&img), &p)) < 1e-5);
+    // Not bit-equal: the view is mirrored after the picture is scaled (u8 rounding).
+    let mr = rms(&m, &image_tensor(&flip(&img), &p));
+    assert!(mr < 1e-3, "mirrored whole vs whole of the mirror: {mr}");
     assert_eq!(flip(&flip(&img)).to_rgb8(), img.to_rgb8());
     let r = rotate(&img, 10.0);
     assert_eq!((r.width(), r.height()), (img.width(), img.height()));
