@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fetches the image evaluation's raw material into benches/work/images/raw (idempotent):
 # the sample photos inside the scikit-image and scikit-learn wheels (PyPI) and Debian's
-# wallpaper and background packages (apt-get download + dpkg -x, nothing installed).
+# wallpaper and background packages (apt-get download + dpkg -x, nothing installed) for the
+# main set; the landscape photos of endless-sky-data and Wesnoth's story paintings for the
+# second, disjoint set (eval.py --set second).
 # Writes raw/sources.tsv: source, version, licence line from its copyright file.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +14,7 @@ py=${PYTHON:-python3}
 WHEELS=(scikit-image==0.26.0 scikit-learn==1.7.2)
 DEBS=(plasma-workspace-wallpapers mate-backgrounds gnome-backgrounds lomiri-wallpapers-16.04
       lomiri-wallpapers-20.04 ukui-wallpapers sway-backgrounds mypaint-data-extras
-      stellarium-data opencv-doc)
+      stellarium-data opencv-doc endless-sky-data wesnoth-1.16-data)
 
 : > "$raw/sources.tsv.tmp"
 for w in "${WHEELS[@]}"; do

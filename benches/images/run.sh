@@ -4,7 +4,7 @@
 # background, nebula and OpenCV example packages) into benches/work/images/ (git-ignored),
 # makes a virtualenv there with Pillow, numpy and imagehash, builds the release binary, then
 # prepares, alters, runs and reports (eval.py). Never part of `cargo test`.
-#   benches/images/run.sh [--seed N] [--heldout 0.15] [--nebulae 120] [--no-write] [STEPS...]
+#   benches/images/run.sh [--set main|second] [--seed N] [--heldout 0.15] [--nebulae 120] [--no-write] [STEPS...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

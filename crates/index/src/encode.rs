@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use latentid_media::{
-    contain, decode_audio, image_tensor, is_silent_patch, load_image, patches, Audio, DynamicImage,
-    MediaError, Tags,
+    contain, decode_audio, image_views, is_silent_patch, load_image, patches, Audio, DynamicImage,
+    MediaError, Tags, View,
 };
-use latentid_model::{Model, ModelError};
+use latentid_model::{Encoded, Model, ModelError};
 use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem, Reconstruction, StoreError};
 
 use crate::reconstruction::summarise;
@@ -42,7 +42,8 @@ impl Clip {
 /// A file turned into what the store keeps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EncodedFile {
-    /// Where each signature was taken (frames for audio, 0 for a picture).
+    /// Where each signature was taken: frames for audio; for a picture, which of its stored
+    /// views (0 the whole picture, then its parts: [`Index::stored_views`]).
     pub offsets: Vec<u32>,
     pub vectors: Vec<f32>,
     pub recon_error: Vec<f32>,
@@ -104,17 +105,40 @@ impl Index {
 
     /// Encodes a decoded picture: its code and reconstruction error.
     pub fn encode_image(&self, img: &DynamicImage) -> Result<(Vec<f32>, f32)> {
-        Ok(self.image_with(self.model()?, img)?)
+        let enc = self.encode_views(img, &[View::WHOLE])?;
+        Ok((enc.codes, enc.recon_error.first().copied().unwrap_or(0.0)))
     }
 
-    fn image_with(
+    /// Encodes views of a decoded picture (parts of it, mirrored or not) in one pass: one
+    /// code and reconstruction error per view, in order.
+    pub fn encode_views(&self, img: &DynamicImage, views: &[View]) -> Result<Encoded> {
+        Ok(self.views_with(self.model()?, img, views)?)
+    }
+
+    /// The views of a picture the index stores (see [`latentid_media::ImageParams::views`]):
+    /// the whole picture first, then its parts. A stored signature's offset is its view's
+    /// index here.
+    pub fn stored_views(&self) -> Vec<View> {
+        self.features()
+            .image
+            .views()
+            .into_iter()
+            .map(|rect| View {
+                rect,
+                mirrored: false,
+            })
+            .collect()
+    }
+
+    fn views_with(
         &self,
         model: &Model,
         img: &DynamicImage,
-    ) -> std::result::Result<(Vec<f32>, f32), ModelError> {
-        let enc = model.encode(&image_tensor(img, &self.features().image))?;
-        let error = relative_errors(&enc).first().copied().unwrap_or(0.0);
-        Ok((enc.codes, error))
+        views: &[View],
+    ) -> std::result::Result<Encoded, ModelError> {
+        let mut enc = model.encode(&image_views(img, &self.features().image, views))?;
+        enc.recon_error = relative_errors(&enc);
+        Ok(enc)
     }
 
     /// Decodes and encodes one library file as the index stores it (audio: a signature
@@ -160,11 +184,13 @@ impl Index {
             }
             ItemKind::Image => {
                 let img = load_image(path)?;
-                let (vectors, err) = self.image_with(model, &img).map_err(model_err)?;
+                let views = self.stored_views();
+                let enc = self.views_with(model, &img, &views).map_err(model_err)?;
                 Ok(EncodedFile {
-                    offsets: vec![0],
-                    vectors,
-                    recon_error: vec![err],
+                    offsets: (0..views.len() as u32).collect(),
+                    vectors: enc.codes,
+                    // A picture's error is its whole view's, as a query's is.
+                    recon_error: enc.recon_error.into_iter().take(1).collect(),
                     duration_s: None,
                     size: Some((img.width(), img.height())),
                     tags: Tags::default(),

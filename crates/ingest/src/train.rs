@@ -92,7 +92,7 @@ pub(crate) fn train_model(
                 })
                 .collect();
             (
-                AeConfig::image(p.size as usize, latent_dim),
+                AeConfig::image(p.input.channels(), p.size as usize, latent_dim),
                 Box::new(ImageTrainingSet::new(
                     images,
                     p,

@@ -119,17 +119,31 @@ impl TrainingData for ImageTrainingSet {
     }
 
     fn input_len(&self) -> usize {
-        let s = self.params.size as usize;
-        3 * s * s
+        self.params.input_len()
     }
 
     fn pair(&self, index: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
         let mut rng =
             StdRng::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let img = &self.images[index % self.images.len()];
-        let corrupted = self.augment.apply(img, &mut rng);
+        let whole = &self.images[index % self.images.len()];
+        // Half the examples start from one of the parts of the picture the index stores
+        // beside the whole (ImageParams::views), so those signatures are trained on too.
+        let views = self.params.views();
+        let img = if views.len() > 1 && rng.random::<bool>() {
+            let [x, y, w, h] = views[rng.random_range(1..views.len())];
+            let (pw, ph) = (whole.width() as f32, whole.height() as f32);
+            whole.crop_imm(
+                (x * pw) as u32,
+                (y * ph) as u32,
+                ((w * pw) as u32).max(1),
+                ((h * ph) as u32).max(1),
+            )
+        } else {
+            whole.clone()
+        };
+        let corrupted = self.augment.apply(&img, &mut rng);
         (
-            image_tensor(img, &self.params),
+            image_tensor(&img, &self.params),
             image_tensor(&corrupted, &self.params),
         )
     }

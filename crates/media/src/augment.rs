@@ -351,6 +351,116 @@ fn map_rgb(img: &DynamicImage, mut f: impl FnMut(f32) -> f32) -> DynamicImage {
     DynamicImage::ImageRgb8(out)
 }
 
+/// A greyscale copy (ITU-R 601 luminance in every channel).
+pub fn greyscale(img: &DynamicImage) -> DynamicImage {
+    DynamicImage::ImageRgb8(DynamicImage::ImageLuma8(img.to_luma8()).to_rgb8())
+}
+
+/// Saturation times `factor` (0: greyscale, 1: unchanged, above 1: more vivid).
+pub fn saturation(img: &DynamicImage, factor: f32) -> DynamicImage {
+    let rgb = img.to_rgb8();
+    let out = ImageBuffer::<Rgb<u8>, _>::from_fn(rgb.width(), rgb.height(), |x, y| {
+        let p = rgb.get_pixel(x, y);
+        let l = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+        Rgb([0, 1, 2].map(|c| (l + (p[c] as f32 - l) * factor).round().clamp(0.0, 255.0) as u8))
+    });
+    DynamicImage::ImageRgb8(out)
+}
+
+/// A colour cast: each channel times its gain (a warm filter: red up, blue down).
+pub fn colour_cast(img: &DynamicImage, gains: [f32; 3]) -> DynamicImage {
+    let rgb = img.to_rgb8();
+    let out = ImageBuffer::<Rgb<u8>, _>::from_fn(rgb.width(), rgb.height(), |x, y| {
+        let p = rgb.get_pixel(x, y);
+        Rgb([0, 1, 2].map(|c| (p[c] as f32 * gains[c]).round().clamp(0.0, 255.0) as u8))
+    });
+    DynamicImage::ImageRgb8(out)
+}
+
+/// Mirrored left to right.
+pub fn flip(img: &DynamicImage) -> DynamicImage {
+    img.fliph()
+}
+
+/// Rotated by `degrees` (counter-clockwise) about the centre, bilinear, on a canvas of the
+/// same size: the corners that come in are black (as most tools do without cropping).
+pub fn rotate(img: &DynamicImage, degrees: f32) -> DynamicImage {
+    let rgb = img.to_rgb8();
+    let (w, h) = rgb.dimensions();
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let out = ImageBuffer::<Rgb<u8>, _>::from_fn(w, h, |x, y| {
+        // The source of an output pixel: the inverse rotation of its centre.
+        let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+        let sx = cos * dx - sin * dy + cx - 0.5;
+        let sy = sin * dx + cos * dy + cy - 0.5;
+        if sx < -0.5 || sy < -0.5 || sx > w as f32 - 0.5 || sy > h as f32 - 0.5 {
+            return Rgb([0, 0, 0]);
+        }
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        let at = |xi: f32, yi: f32| {
+            let xi = xi.clamp(0.0, w as f32 - 1.0) as u32;
+            let yi = yi.clamp(0.0, h as f32 - 1.0) as u32;
+            *rgb.get_pixel(xi, yi)
+        };
+        let (a, b, c, d) = (
+            at(x0, y0),
+            at(x0 + 1.0, y0),
+            at(x0, y0 + 1.0),
+            at(x0 + 1.0, y0 + 1.0),
+        );
+        Rgb([0, 1, 2].map(|k| {
+            let top = a[k] as f32 * (1.0 - fx) + b[k] as f32 * fx;
+            let bottom = c[k] as f32 * (1.0 - fx) + d[k] as f32 * fx;
+            (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8
+        }))
+    });
+    DynamicImage::ImageRgb8(out)
+}
+
+/// Gaussian blur of standard deviation `sigma` pixels.
+pub fn blur(img: &DynamicImage, sigma: f32) -> DynamicImage {
+    img.blur(sigma.max(0.01))
+}
+
+/// Something drawn over the picture, as a watermark or a caption is: a few lines of
+/// blocky "text" (bars of random lengths) in a band, in white or black, at `opacity`, over
+/// about a fifth of the height.
+pub fn overlay(img: &DynamicImage, opacity: f32, rng: &mut impl Rng) -> DynamicImage {
+    let mut rgb = img.to_rgb8();
+    let (w, h) = rgb.dimensions();
+    let line_h = (h / 24).max(2);
+    let lines = rng.random_range(1..=3u32);
+    let band_h = lines * line_h * 3 / 2;
+    let y0 = rng.random_range(0..=h.saturating_sub(band_h));
+    let x0 = rng.random_range(0..=w / 3);
+    let x1 = rng.random_range((2 * w / 3).max(x0 + 1)..=w);
+    let ink: f32 = if rng.random::<bool>() { 255.0 } else { 0.0 };
+    let a = opacity.clamp(0.0, 1.0);
+    for l in 0..lines {
+        let top = y0 + l * line_h * 3 / 2;
+        let mut x = x0;
+        while x < x1 {
+            let word = rng.random_range(line_h..=line_h * 5);
+            for yy in top..(top + line_h).min(h) {
+                for xx in x..(x + word).min(x1) {
+                    // Letters: every third column left blank, so it is not a solid bar.
+                    if (xx - x) % 3 == 2 {
+                        continue;
+                    }
+                    let p = rgb.get_pixel_mut(xx, yy);
+                    for c in 0..3 {
+                        p[c] = (p[c] as f32 * (1.0 - a) + ink * a).round() as u8;
+                    }
+                }
+            }
+            x += word + line_h;
+        }
+    }
+    DynamicImage::ImageRgb8(rgb)
+}
+
 /// Random alterations at random strength, as used for training.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageAugment {
@@ -366,6 +476,22 @@ pub struct ImageAugment {
     pub p_jpeg: f32,
     pub p_color: f32,
     pub p_noise: f32,
+    /// Greyscale, or saturation scaled anywhere in 0..2.
+    pub p_grey: f32,
+    pub p_saturation: f32,
+    /// A colour cast: channel gains within 1 ± this.
+    pub cast: f32,
+    pub p_cast: f32,
+    /// Rotation, degrees either way.
+    pub rotate_max: f32,
+    pub p_rotate: f32,
+    /// Gaussian blur, sigma in pixels of a 256 px picture.
+    pub blur_max: f32,
+    pub p_blur: f32,
+    pub p_overlay: f32,
+    /// Mirrored (calibration's probes: queries also look at the mirror image; training
+    /// leaves it at 0, so a picture and its mirror image stay two signatures).
+    pub p_flip: f32,
 }
 
 impl Default for ImageAugment {
@@ -385,6 +511,16 @@ impl Default for ImageAugment {
             p_jpeg: 0.5,
             p_color: 0.5,
             p_noise: 0.4,
+            p_grey: 0.2,
+            p_saturation: 0.3,
+            cast: 0.25,
+            p_cast: 0.3,
+            rotate_max: 12.0,
+            p_rotate: 0.4,
+            blur_max: 2.5,
+            p_blur: 0.2,
+            p_overlay: 0.2,
+            p_flip: 0.0,
         }
     }
 }
@@ -405,11 +541,27 @@ impl ImageAugment {
             p_jpeg: 0.5,
             p_color: 0.5,
             p_noise: 0.4,
+            p_grey: 0.15,
+            p_saturation: 0.2,
+            cast: 0.15,
+            p_cast: 0.2,
+            rotate_max: 5.0,
+            p_rotate: 0.3,
+            blur_max: 1.5,
+            p_blur: 0.2,
+            p_overlay: 0.15,
+            p_flip: 0.2,
         }
     }
 
     pub fn apply(&self, img: &DynamicImage, rng: &mut impl Rng) -> DynamicImage {
         let mut x = img.clone();
+        if rng.random::<f32>() < self.p_flip {
+            x = flip(&x);
+        }
+        if rng.random::<f32>() < self.p_rotate {
+            x = rotate(&x, rng.random_range(-self.rotate_max..=self.rotate_max));
+        }
         if rng.random::<f32>() < self.p_crop {
             let f = rng.random_range(self.crop_min..=1.0);
             x = crop(&x, f, rng);
@@ -422,6 +574,22 @@ impl ImageAugment {
             let b = rng.random_range(-self.brightness..=self.brightness);
             let c = rng.random_range(1.0 - self.contrast..=1.0 + self.contrast);
             x = brightness_contrast(&x, b, c);
+        }
+        if rng.random::<f32>() < self.p_grey {
+            x = greyscale(&x);
+        } else if rng.random::<f32>() < self.p_saturation {
+            x = saturation(&x, rng.random_range(0.0..=2.0));
+        }
+        if rng.random::<f32>() < self.p_cast {
+            let gains = [0, 1, 2].map(|_| rng.random_range(1.0 - self.cast..=1.0 + self.cast));
+            x = colour_cast(&x, gains);
+        }
+        if rng.random::<f32>() < self.p_overlay {
+            x = overlay(&x, rng.random_range(0.4..=1.0), rng);
+        }
+        if rng.random::<f32>() < self.p_blur {
+            let side = x.width().max(x.height()).max(1) as f32;
+            x = blur(&x, rng.random_range(0.3..=self.blur_max) * side / 256.0);
         }
         if rng.random::<f32>() < self.p_noise {
             let s = rng.random_range(0.0..=self.noise_max);

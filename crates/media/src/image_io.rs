@@ -7,7 +7,8 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
 
 use crate::error::contain;
-use crate::{ImageParams, MediaError, Result};
+use crate::params::CHROMA_WEIGHT;
+use crate::{ImageInput, ImageParams, MediaError, Result};
 
 /// Images larger than this per side, or needing more memory, are refused (decompression bombs).
 const MAX_SIDE: u32 = 16_384;
@@ -68,26 +69,107 @@ pub fn load_image_bytes(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
     })
 }
 
-/// `3 x size x size` CHW floats: the whole picture resized (aspect not kept, so nothing is
-/// cut off), each channel normalised to zero mean and unit variance (brightness and
-/// contrast changes mostly cancel out).
+/// A part of a picture the encoder looks at: `rect` is `(x, y, w, h)` in fractions of its
+/// sides (see [`ImageParams::views`]), `mirrored` flips it left to right first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct View {
+    pub rect: [f32; 4],
+    pub mirrored: bool,
+}
+
+impl View {
+    /// The whole picture, as it is.
+    pub const WHOLE: View = View {
+        rect: [0.0, 0.0, 1.0, 1.0],
+        mirrored: false,
+    };
+
+    /// The whole picture, mirrored.
+    pub const MIRRORED: View = View {
+        rect: [0.0, 0.0, 1.0, 1.0],
+        mirrored: true,
+    };
+}
+
+/// The encoder's input for the whole picture: see [`image_views`].
 pub fn image_tensor(img: &DynamicImage, p: &ImageParams) -> Vec<f32> {
-    let s = p.size;
-    let rgb = img.resize_exact(s, s, FilterType::Triangle).to_rgb8();
-    let n = (s * s) as usize;
-    let mut out = vec![0f32; 3 * n];
-    for (i, px) in rgb.pixels().enumerate() {
-        for c in 0..3 {
-            out[c * n + i] = px[c] as f32 / 255.0;
-        }
-    }
-    for c in 0..3 {
-        let ch = &mut out[c * n..(c + 1) * n];
-        let mean = ch.iter().sum::<f32>() / n as f32;
-        let std = (ch.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n as f32)
-            .sqrt()
-            .max(0.02);
-        ch.iter_mut().for_each(|x| *x = (*x - mean) / std);
+    image_views(img, p, &[View::WHOLE])
+}
+
+/// `channels x size x size` CHW floats per view, concatenated: each view resized to a
+/// square (aspect not kept, so nothing is cut off) and made into the input
+/// [`ImageParams::input`] names. The picture is scaled down once to four times the input
+/// size, and every view is cut from that.
+pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f32> {
+    let s = p.size.max(1);
+    let base = if img.width() > 4 * s || img.height() > 4 * s {
+        img.resize_exact(4 * s, 4 * s, FilterType::Triangle)
+            .to_rgb8()
+    } else {
+        img.to_rgb8()
+    };
+    let mirrored = views
+        .iter()
+        .any(|v| v.mirrored)
+        .then(|| image::imageops::flip_horizontal(&base));
+    let (bw, bh) = (base.width() as f32, base.height() as f32);
+    let mut out = Vec::with_capacity(views.len() * p.input_len());
+    for v in views {
+        let src = match (&mirrored, v.mirrored) {
+            (Some(m), true) => m,
+            _ => &base,
+        };
+        let [fx, fy, fw, fh] = v.rect;
+        let w = ((fw * bw).round() as u32).clamp(1, base.width());
+        let h = ((fh * bh).round() as u32).clamp(1, base.height());
+        let x = ((fx * bw).round() as u32).min(base.width() - w);
+        let y = ((fy * bh).round() as u32).min(base.height() - h);
+        let part = image::imageops::crop_imm(src, x, y, w, h).to_image();
+        let small = image::imageops::resize(&part, s, s, FilterType::Triangle);
+        planes(&small, p.input, &mut out);
     }
     out
+}
+
+/// Appends the input planes of a `size x size` picture.
+fn planes(rgb: &image::RgbImage, input: ImageInput, out: &mut Vec<f32>) {
+    let n = (rgb.width() * rgb.height()) as usize;
+    let px = |c: usize| rgb.pixels().map(move |p| p[c] as f32 / 255.0);
+    let luma: Vec<f32> = rgb
+        .pixels()
+        .map(|p| (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) / 255.0)
+        .collect();
+    match input {
+        ImageInput::Rgb => {
+            for c in 0..3 {
+                let mut ch: Vec<f32> = px(c).collect();
+                let (mean, std) = spread(&ch);
+                ch.iter_mut().for_each(|x| *x = (*x - mean) / std);
+                out.extend(ch);
+            }
+        }
+        ImageInput::Luma | ImageInput::LumaChroma => {
+            let (mean, std) = spread(&luma);
+            out.extend(luma.iter().map(|y| (y - mean) / std));
+            if input == ImageInput::LumaChroma {
+                for c in [2, 0] {
+                    let mut d: Vec<f32> = px(c).zip(&luma).map(|(v, y)| v - y).collect();
+                    let m = d.iter().sum::<f32>() / n as f32;
+                    d.iter_mut()
+                        .for_each(|x| *x = (*x - m) / std * CHROMA_WEIGHT);
+                    out.extend(d);
+                }
+            }
+        }
+    }
+}
+
+/// Mean and standard deviation (at least 0.02, so a flat picture stays finite).
+fn spread(v: &[f32]) -> (f32, f32) {
+    let n = v.len().max(1) as f32;
+    let mean = v.iter().sum::<f32>() / n;
+    let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n)
+        .sqrt()
+        .max(0.02);
+    (mean, std)
 }

@@ -29,9 +29,11 @@ mod tags;
 pub use decode::{decode_audio, decode_audio_bytes, Audio};
 pub use error::{contain, MediaError, Result};
 pub use image::DynamicImage;
-pub use image_io::{image_tensor, load_image, load_image_bytes};
+pub use image_io::{image_tensor, image_views, load_image, load_image_bytes, View};
 pub use kind::{media_kind, MediaKind};
 pub use mel::{audio_patches, is_silent_patch, normalise_patch, patches, Mel, MelExtractor, Patch};
-pub use params::{AudioParams, FeatureParams, ImageParams};
+pub use params::{
+    AudioParams, FeatureParams, ImageInput, ImageParams, ImageRegions, CHROMA_WEIGHT,
+};
 pub use resample::resample;
 pub use tags::Tags;

@@ -51,15 +51,117 @@ impl AudioParams {
     }
 }
 
-/// Images become `3 x size x size` tensors.
+/// What the encoder sees of a picture's colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageInput {
+    /// Red, green and blue, each channel normalised on its own (indexes made before
+    /// [`ImageParams::input`] existed). A greyscale copy is a large move: every channel
+    /// takes the same values.
+    Rgb,
+    /// Luminance only, normalised per picture (zero mean, unit variance): greyscale,
+    /// desaturation, a colour cast and linear brightness or contrast changes all but vanish,
+    /// as they do for perceptual hashes.
+    Luma,
+    /// Luminance as in [`ImageInput::Luma`], plus two colour-difference planes (blue and red
+    /// minus luminance), each with its mean removed (a uniform colour cast is gone),
+    /// divided by the luminance's spread and scaled down by [`CHROMA_WEIGHT`]: colour helps
+    /// tell pictures apart, but a greyscale copy moves by that weight only.
+    LumaChroma,
+}
+
+/// The weight of the colour-difference planes in [`ImageInput::LumaChroma`].
+pub const CHROMA_WEIGHT: f32 = 0.3;
+
+impl ImageInput {
+    /// Planes of the encoder's input.
+    pub fn channels(self) -> usize {
+        match self {
+            ImageInput::Luma => 1,
+            ImageInput::Rgb | ImageInput::LumaChroma => 3,
+        }
+    }
+
+    fn legacy() -> Self {
+        ImageInput::Rgb
+    }
+}
+
+/// Overlapping parts of a picture stored beside the whole: `grid x grid` windows of `scale`
+/// of each side, spread evenly from edge to edge (a grid of 1 is the centre window).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageRegions {
+    pub scale: f32,
+    pub grid: u32,
+}
+
+/// Images become `channels x size x size` tensors.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageParams {
     pub size: u32,
+    /// Indexes stored before this field: [`ImageInput::Rgb`].
+    #[serde(default = "ImageInput::legacy")]
+    pub input: ImageInput,
+    /// Parts of each picture stored as signatures of their own beside the whole picture, so
+    /// a cropped copy finds the part it shows. Indexes stored before this field: none.
+    #[serde(default)]
+    pub regions: Vec<ImageRegions>,
 }
 
 impl Default for ImageParams {
+    /// Luminance only, and besides the whole picture 4 windows of 85% per side and 9 of 70%
+    /// (benches/RESULTS.md, pictures).
     fn default() -> Self {
-        Self { size: 64 }
+        Self {
+            size: 64,
+            input: ImageInput::Luma,
+            regions: vec![
+                ImageRegions {
+                    scale: 0.85,
+                    grid: 2,
+                },
+                ImageRegions {
+                    scale: 0.7,
+                    grid: 3,
+                },
+            ],
+        }
+    }
+}
+
+impl ImageParams {
+    /// Values in one input tensor.
+    pub fn input_len(&self) -> usize {
+        let s = self.size as usize;
+        self.input.channels() * s * s
+    }
+
+    /// The stored views of a picture as `(x, y, w, h)` fractions of its sides: the whole
+    /// picture first (offset 0), then each region's windows, row by row. A signature's
+    /// offset in the store is its index here.
+    pub fn views(&self) -> Vec<[f32; 4]> {
+        let mut out = vec![[0.0, 0.0, 1.0, 1.0]];
+        for r in &self.regions {
+            let scale = r.scale.clamp(0.05, 1.0);
+            let g = r.grid.max(1);
+            let step = if g > 1 {
+                (1.0 - scale) / (g - 1) as f32
+            } else {
+                0.0
+            };
+            let first = if g > 1 { 0.0 } else { (1.0 - scale) / 2.0 };
+            for j in 0..g {
+                for i in 0..g {
+                    out.push([
+                        first + i as f32 * step,
+                        first + j as f32 * step,
+                        scale,
+                        scale,
+                    ]);
+                }
+            }
+        }
+        out
     }
 }
 

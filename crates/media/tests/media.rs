@@ -213,6 +213,92 @@ fn image_augmentations_change_pictures_deterministically() {
     let _ = image_noise(&img, 0.05, &mut r1);
 }
 
+/// Root mean square difference of two input tensors.
+fn rms(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    (a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>() / a.len() as f32).sqrt()
+}
+
+#[test]
+fn luminance_input_barely_moves_under_colour_edits_unlike_rgb() {
+    let img = load_image(&fixture("images/chelsea.webp")).unwrap();
+    let luma = ImageParams::default();
+    assert_eq!(luma.input, ImageInput::Luma);
+    let rgb = ImageParams {
+        input: ImageInput::Rgb,
+        ..ImageParams::default()
+    };
+    let chroma = ImageParams {
+        input: ImageInput::LumaChroma,
+        ..ImageParams::default()
+    };
+    let edits = [
+        ("greyscale", greyscale(&img)),
+        ("cast", colour_cast(&img, [1.15, 1.0, 0.8])),
+        ("brightness", brightness_contrast(&img, 0.1, 1.2)),
+    ];
+    for (what, edited) in &edits {
+        let l = rms(&image_tensor(&img, &luma), &image_tensor(edited, &luma));
+        let c = rms(&image_tensor(&img, &chroma), &image_tensor(edited, &chroma));
+        let r = rms(&image_tensor(&img, &rgb), &image_tensor(edited, &rgb));
+        // Unit-variance planes: an unrelated picture is ~1.4 away.
+        assert!(l < 0.12, "{what}: luminance moved {l}");
+        assert!(c < 0.3, "{what}: luminance + chroma moved {c}");
+        if *what == "greyscale" {
+            assert!(r > 4.0 * l, "{what}: rgb {r} vs luminance {l}");
+        }
+    }
+    let other = load_image(&fixture("images/astronaut.png")).unwrap();
+    assert!(rms(&image_tensor(&img, &luma), &image_tensor(&other, &luma)) > 1.0);
+}
+
+#[test]
+fn stored_views_cover_the_picture_and_geometry_edits_keep_the_size() {
+    let p = ImageParams::default();
+    let views = p.views();
+    assert_eq!(views.len(), 1 + 4 + 9, "whole, 2x2 at 85%, 3x3 at 70%");
+    assert_eq!(views[0], [0.0, 0.0, 1.0, 1.0]);
+    for [x, y, w, h] in &views {
+        assert!(*x >= 0.0 && *y >= 0.0 && x + w <= 1.0 + 1e-6 && y + h <= 1.0 + 1e-6);
+    }
+    let img = load_image(&fixture("images/astronaut.png")).unwrap();
+    let rects: Vec<View> = views
+        .iter()
+        .map(|&rect| View {
+            rect,
+            mirrored: false,
+        })
+        .collect();
+    let t = image_views(&img, &p, &rects);
+    assert_eq!(t.len(), views.len() * p.input_len());
+    // The first view is the whole picture; the mirrored whole is the mirror's whole.
+    assert_eq!(&t[..p.input_len()], image_tensor(&img, &p).as_slice());
+    let m = image_views(&img, &p, &[View::MIRRORED]);
+    // Not bit-equal: the view is mirrored after the picture is scaled (u8 rounding).
+    let mr = rms(&m, &image_tensor(&flip(&img), &p));
+    assert!(mr < 1e-3, "mirrored whole vs whole of the mirror: {mr}");
+    assert_eq!(flip(&flip(&img)).to_rgb8(), img.to_rgb8());
+    let r = rotate(&img, 10.0);
+    assert_eq!((r.width(), r.height()), (img.width(), img.height()));
+    assert!(
+        rms(
+            &image_tensor(&rotate(&img, 0.0), &p),
+            &image_tensor(&img, &p)
+        ) < 1e-3
+    );
+    let mut rng = StdRng::seed_from_u64(1);
+    for edited in [
+        blur(&img, 2.0),
+        overlay(&img, 0.8, &mut rng),
+        saturation(&img, 0.5),
+    ] {
+        assert_eq!(
+            (edited.width(), edited.height()),
+            (img.width(), img.height())
+        );
+    }
+}
+
 #[test]
 fn every_image_format_loads_and_exif_orientation_is_applied() {
     for name in [
@@ -226,7 +312,7 @@ fn every_image_format_loads_and_exif_orientation_is_applied() {
         let img = load_image(&fixture(&format!("images/{name}"))).unwrap();
         assert!(img.width() > 50 && img.height() > 50, "{name}");
         let t = image_tensor(&img, &ImageParams::default());
-        assert_eq!(t.len(), 3 * 64 * 64);
+        assert_eq!(t.len(), ImageParams::default().input_len());
         assert!(t.iter().all(|v| v.is_finite()));
     }
     // Stored 240x160 with Orientation=6 (rotate 90°): upright it is 160x240.

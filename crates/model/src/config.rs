@@ -57,14 +57,17 @@ impl AeConfig {
     /// crop moves it most; the layout of colours and shapes is what stays. Sixteen times
     /// fewer inputs also let the training budget run to many more epochs
     /// (benches/RESULTS.md, images).
-    pub fn image(size: usize, latent_dim: usize) -> Self {
+    ///
+    /// `channels`: planes of the input (1 for luminance). Signatures are unit-length: the
+    /// contrastive term shapes them by angle.
+    pub fn image(channels: usize, size: usize, latent_dim: usize) -> Self {
         Self {
-            input: InputShape::Image { channels: 3, size },
+            input: InputShape::Image { channels, size },
             latent_dim,
             kind: EncoderKind::Autoencoder,
             hidden: vec![512, 256],
             pool: if size % 4 == 0 { 4 } else { 1 },
-            normalize: false,
+            normalize: true,
         }
     }
 
@@ -158,7 +161,9 @@ impl TrainConfig {
     pub fn contrastive_weight_for(&self, input: &InputShape) -> f32 {
         self.contrastive_weight.unwrap_or(match input {
             InputShape::Audio { .. } => 1.0,
-            InputShape::Image { .. } => 0.0,
+            // Pictures: an altered copy must land nearer its own original than any other
+            // picture, which is what the term asks (benches/RESULTS.md, pictures).
+            InputShape::Image { .. } => 1.0,
         })
     }
 

@@ -190,22 +190,17 @@ fn max_opt(a: Option<f32>, b: Option<f32>) -> Option<f32> {
     }
 }
 
-/// Largest Euclidean distance between the (single) signatures of any two members.
+/// Largest distance between any two members, each pair measured as a query of one would
+/// find the other (its whole picture against the other's stored views).
 fn max_pairwise(matcher: &Matcher<'_>, members: &[Member]) -> Result<f32> {
-    let vectors = members
+    let signatures = members
         .iter()
-        .map(|m| Ok(matcher.index().store().signatures(m.id)?.1))
-        .collect::<Result<Vec<Vec<f32>>>>()?;
+        .map(|m| Ok(matcher.index().store().signatures(m.id)?))
+        .collect::<Result<Vec<(Vec<u32>, Vec<f32>)>>>()?;
     let mut max = 0f32;
-    for (i, a) in vectors.iter().enumerate() {
-        for b in &vectors[i + 1..] {
-            let d = a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (x - y) * (x - y))
-                .sum::<f32>()
-                .sqrt();
-            max = max.max(d);
+    for (i, (oa, va)) in signatures.iter().enumerate() {
+        for (ob, vb) in &signatures[i + 1..] {
+            max = max.max(crate::image::picture_distance((oa, va), (ob, vb)));
         }
     }
     Ok(max)

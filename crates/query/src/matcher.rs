@@ -135,10 +135,7 @@ impl<'a> Matcher<'a> {
         let started = Instant::now();
         let (offsets, vectors) = self.store().signatures(id)?;
         let mut result = match self.index.kind() {
-            ItemKind::Image => {
-                let neighbours = self.store().search(&vectors, cfg.top.max(1) + 1)?;
-                self.rank_images(&neighbours, Some(id), cfg)?
-            }
+            ItemKind::Image => self.similar_image(id, &offsets, &vectors, cfg)?,
             ItemKind::Audio => {
                 // Each signature's neighbours besides the item itself, voted like a clip.
                 let neighbours = self

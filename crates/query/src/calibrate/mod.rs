@@ -17,13 +17,14 @@ use crate::{Matcher, Result};
 
 #[derive(Clone, Debug)]
 pub struct CalibrationConfig {
-    /// Pictures probed (spread over the library).
-    pub items: usize,
     /// Tracks probed (spread over the library).
     pub audio_items: usize,
     /// Audio: clips per probe length, spread over the probed items (each is queried clean and
     /// under noise with its track left out, and under noise with it in place).
     pub probes_per_length: usize,
+    /// Pictures probed (an image index; spread over the library): each probe is cheap,
+    /// and the threshold rests on the nearest of their negatives, so it takes many.
+    pub pictures: usize,
     /// Clip lengths of the probes, seconds.
     pub lengths: Vec<f32>,
     /// SNR of the pink noise on positive probes.
@@ -46,9 +47,9 @@ pub struct CalibrationConfig {
 impl Default for CalibrationConfig {
     fn default() -> Self {
         Self {
-            items: 48,
             audio_items: 200,
             probes_per_length: 500,
+            pictures: 200,
             lengths: vec![2.0, 3.0, 5.0, 10.0],
             snr_db: 10.0,
             margin: 1.2,
@@ -87,7 +88,7 @@ fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration
     calib.reconstruction = crate::outliers::library_scale(&items);
     let probed = match index.kind() {
         ItemKind::Audio => cfg.audio_items,
-        ItemKind::Image => cfg.items,
+        ItemKind::Image => cfg.pictures,
     };
     let step = (items.len() as f32 / probed.max(1) as f32).max(1.0);
     items = (0..probed.min(items.len()))
