@@ -61,9 +61,11 @@ fn small(latent: usize) -> AeConfig {
 fn training_lowers_the_loss() {
     let data = Synthetic::new(400, 64);
     let mut reports = Vec::new();
+    // Reconstruction alone: the contrastive term has a test of its own.
     let tc = TrainConfig {
         max_epochs: 8,
         patience: 8,
+        contrastive_weight: Some(0.0),
         ..TrainConfig::tiny()
     };
     train(&small(8), &tc, &data, &mut |r| reports.push(r.clone())).unwrap();
