@@ -42,14 +42,6 @@ impl Drop for Driver {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(120)))
-        .build()
-        .into()
-}
-
 impl Driver {
     fn start(program: &Path) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -156,3 +156,13 @@ pub fn excerpt(src: &Path, start_s: f32, len_s: f32, snr_db: Option<f32>, out: &
     }
     w.finalize().unwrap();
 }
+
+/// An HTTP client for a server under test: error statuses are answers to check, not errors,
+/// and nothing waits forever.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(120)))
+        .build()
+        .into()
+}

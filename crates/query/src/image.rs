@@ -23,9 +23,10 @@ impl Matcher<'_> {
             .store()
             .search_batch(&enc.codes, self.views_for(cfg.top))?;
         let mut result = self.rank_images(&neighbours.concat(), None, cfg)?;
+        // The whole view's error, as a stored picture's is.
         result.reconstruction = self.familiarity(summarise(
             &[0],
-            &enc.recon_error[..1.min(enc.recon_error.len())],
+            enc.recon_error.get(..1).unwrap_or_default(),
         ));
         result.seconds = started.elapsed().as_secs_f32();
         Ok(result)
