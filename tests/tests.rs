@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod demo;
 mod images;
+mod milvus;
 mod outliers;
 mod serve;
 mod tune;

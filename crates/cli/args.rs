@@ -19,6 +19,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+fn parse_backend(s: &str) -> Result<latentid_store::Backend, String> {
+    s.parse()
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct IndexArg {
     /// Index directory [default: $LATENTID_INDEX, else indexes/default]
@@ -29,6 +33,12 @@ pub struct IndexArg {
         default_value = "indexes/default"
     )]
     pub index: PathBuf,
+    /// Where signatures are searched: `local` (the index folder's graph) or
+    /// `milvus://host:port` (a Milvus collection per index; catalog, model and calibration
+    /// stay in the folder) [default: $LATENTID_BACKEND, else what the index was last used
+    /// with, else local]
+    #[arg(long, global = true, env = "LATENTID_BACKEND", value_parser = parse_backend)]
+    pub backend: Option<latentid_store::Backend>,
     /// Machine-readable output (JSON; JSON Lines for per-item output)
     #[arg(long, global = true)]
     pub json: bool,
@@ -293,6 +303,24 @@ impl TrainArgs {
         }
         if let Some(s) = self.seed {
             tc.seed = s;
+        }
+    }
+}
+
+impl Command {
+    /// The index options every command takes.
+    pub fn common(&self) -> &IndexArg {
+        match self {
+            Command::Index(c) => &c.common,
+            Command::Query(c) => &c.common,
+            Command::List(c) => &c.common,
+            Command::Remove(c) => &c.common,
+            Command::Stats(c) => &c.common,
+            Command::Similar(c) => &c.common,
+            Command::Tune(c) => &c.common,
+            Command::Serve(c) => &c.common,
+            Command::Duplicates(c) => &c.common,
+            Command::Outliers(c) => &c.common,
         }
     }
 }

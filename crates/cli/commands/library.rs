@@ -119,5 +119,8 @@ pub fn stats(dir: &Path, json: bool) -> Result<Outcome> {
         _ => println!("model       none yet"),
     }
     println!("on disk     {:.1} MB", s.bytes as f64 / 1e6);
+    if !s.backend.is_empty() {
+        println!("backend     {}", s.backend);
+    }
     Ok(Outcome::Success)
 }

@@ -1,12 +1,19 @@
 //! [`Index`]: an index directory opened once, with everything a command needs from it.
 
 use std::path::Path;
+use std::sync::RwLock;
 
 use latentid_media::{FeatureParams, MelExtractor};
 use latentid_model::{AeConfig, Model};
-use latentid_store::{ItemKind, Manifest, MemoryStore, SearchParams, SledStore, Store};
+use latentid_store::{
+    create_store, open_store, Backend, ItemKind, Manifest, MemoryStore, SearchParams, SledStore,
+    Store,
+};
 
 use crate::{Calibration, IndexError, Result};
+
+/// The backend [`Index::open`] and [`Index::create`] use in this process ([`Index::use_backend`]).
+static BACKEND: RwLock<Option<Backend>> = RwLock::new(None);
 
 /// Key of the calibration in the manifest's `extra` map.
 const CALIBRATION_KEY: &str = "calibration";
@@ -47,15 +54,26 @@ impl Index {
         SledStore::exists(dir)
     }
 
+    /// Where every later [`Index::open`] and [`Index::create`] of this process keeps its
+    /// signatures: set once by the CLI from `--backend` / `LATENTID_BACKEND`. `None` (the
+    /// default): a new index is local, an existing one uses the backend it was last used with.
+    pub fn use_backend(backend: Option<Backend>) {
+        *BACKEND.write().unwrap_or_else(|e| e.into_inner()) = backend;
+    }
+
+    fn backend() -> Option<Backend> {
+        BACKEND.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Opens the index at `dir`. `search` says how searches run (see [`SearchParams`]).
     pub fn open(dir: &Path, search: SearchParams) -> Result<Index> {
-        Self::from_store(Box::new(SledStore::open_with(dir, search)?))
+        Self::from_store(open_store(dir, Self::backend().as_ref(), search)?)
     }
 
     /// Creates a new, empty index at `dir` (no model yet).
     pub fn create(dir: &Path, new: &NewIndex) -> Result<Index> {
-        let store = SledStore::create(dir, Self::manifest_for(dir, new)?)?;
-        Self::from_store(Box::new(store))
+        let manifest = Self::manifest_for(dir, new)?;
+        Self::from_store(create_store(dir, manifest, Self::backend().as_ref())?)
     }
 
     /// A new, empty index held in memory (for tests of the layers above).

@@ -25,6 +25,10 @@ pub struct Summary {
     pub audio_hours: f64,
     pub format_version: u32,
     pub calibration: Option<Calibration>,
+    /// Where signatures are searched: "local", or "milvus://host:port collection NAME" (the
+    /// index is then this folder plus that collection).
+    #[serde(default)]
+    pub backend: String,
 }
 
 impl Index {
@@ -52,6 +56,7 @@ impl Index {
             audio_hours,
             format_version: manifest.format_version,
             calibration: self.calibrated().cloned(),
+            backend: stats.backend,
         })
     }
 }

@@ -54,6 +54,13 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The Milvus server holding the index's signatures failed or could not be reached.
+    #[error("index at {path}: Milvus at {address}: {reason}")]
+    Backend {
+        path: PathBuf,
+        address: String,
+        reason: String,
+    },
     #[error("index at {path}: database error: {source}")]
     Db { path: PathBuf, source: sled::Error },
 }

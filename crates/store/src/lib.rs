@@ -15,6 +15,9 @@
 //!   few queries and exits ([`SearchParams::one_shot`]) is answered by exact search instead,
 //!   which is cheaper than loading the graph. Opening an index of format version 1 upgrades
 //!   it in place (indexes/README.md).
+//! - [`MilvusStore`], an index directory whose signatures are also held, and searched, in a
+//!   Milvus collection (`--backend milvus://host:port`): the catalog stays the source of truth
+//!   and the collection is reconciled with it like the graph is (see the module `milvus_store`).
 //! - [`MemoryStore`], in memory with exact search: for testing the layers above without sled.
 //!
 //! A leaf crate: vectors are `&[f32]` and model weights are bytes; it knows nothing of audio,
@@ -48,6 +51,7 @@ mod catalog;
 mod check;
 mod error;
 mod memory;
+mod milvus_store;
 mod search;
 mod sled_store;
 mod types;
@@ -55,6 +59,7 @@ mod types;
 pub use api::Store;
 pub use error::{Result, StoreError};
 pub use memory::MemoryStore;
+pub use milvus_store::{create_store, open_store, Backend, MilvusStore};
 pub use search::SearchParams;
 pub use sled_store::SledStore;
 pub use types::{

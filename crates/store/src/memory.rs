@@ -250,6 +250,7 @@ impl Store for MemoryStore {
             tombstoned: 0,
             latent_dim: state.manifest.latent_dim,
             bytes_on_disk: 0,
+            backend: "memory".into(),
         })
     }
 

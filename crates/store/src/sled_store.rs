@@ -191,6 +191,53 @@ impl SledStore {
     }
 }
 
+/// What a [`crate::MilvusStore`] needs of the catalog it wraps.
+impl SledStore {
+    /// The writers' lock and the counters it guards.
+    pub(crate) fn writer_lock(&self) -> MutexGuard<'_, Counters> {
+        self.writer()
+    }
+
+    pub(crate) fn counters(&self) -> Counters {
+        *self.writer()
+    }
+
+    /// Item `id`'s signature ids.
+    pub(crate) fn sig_range(&self, id: ItemId) -> Result<std::ops::Range<u64>> {
+        Ok(self.record(id)?.sig_ids())
+    }
+
+    /// Makes the catalog durable, leaving the graph alone.
+    pub(crate) fn flush_catalog(&self) -> Result<()> {
+        self.catalog.flush()
+    }
+
+    pub(crate) fn count_live_signatures(&self) -> usize {
+        self.catalog.count_signatures()
+    }
+
+    /// Calls `f(id, item, offset, vector)` on every live signature with an id in `ids`.
+    pub(crate) fn each_live_signature(
+        &self,
+        ids: std::ops::Range<u64>,
+        dim: usize,
+        mut f: impl FnMut(u64, ItemId, u32, &[f32]),
+    ) -> Result<()> {
+        self.catalog
+            .each_signature(ids, dim, |row| f(row.id, row.item, row.offset, row.vector))
+    }
+
+    /// Signature `sig`'s item and offset, its vector into `vector`; `None` once removed.
+    pub(crate) fn signature_row(
+        &self,
+        sig: u64,
+        dim: usize,
+        vector: &mut Vec<f32>,
+    ) -> Result<Option<(ItemId, u32)>> {
+        self.catalog.signature(sig, dim, vector)
+    }
+}
+
 impl Store for SledStore {
     fn location(&self) -> &Path {
         &self.dir
@@ -400,6 +447,7 @@ impl Store for SledStore {
             signatures: self.catalog.count_signatures(),
             tombstoned: self.catalog.count_tombstones(),
             latent_dim: self.dim(),
+            backend: "local".into(),
             bytes_on_disk: dir_size(&self.dir).map_err(|source| StoreError::Io {
                 path: self.dir.clone(),
                 source,

@@ -181,4 +181,7 @@ pub struct Stats {
     pub latent_dim: usize,
     /// Size of the index directory (0 in memory).
     pub bytes_on_disk: u64,
+    /// Where signatures are searched: "local" (the folder's graph), "memory", or
+    /// "milvus://host:port collection NAME".
+    pub backend: String,
 }
