@@ -147,11 +147,13 @@ fn same(milvus: &(String, PathBuf), local: &Path, args: &[&str]) -> Vec<Value> {
     assert_eq!(m.code, 0, "{args:?} on Milvus\n{m}");
     let l = on("local", local, args);
     assert_eq!(l.code, 0, "{args:?} locally\n{l}");
-    // Answers say how long they took: the rest must be the same.
+    // Answers say how long they took, items when they were added (the re-indexed one, a
+    // moment apart): the rest must be the same.
     let strip = |mut v: Vec<Value>| {
         for a in &mut v {
             if let Some(o) = a.as_object_mut() {
                 o.remove("seconds");
+                o.remove("added_unix");
             }
         }
         v
@@ -360,10 +362,8 @@ fn a_milvus_killed_during_index_loses_nothing_acknowledged() {
     let clips = clips(tmp.path());
     let answers = same(&(backend, index), &local, &query_args(&clips));
     for (a, t) in answers.iter().zip(&tracks) {
-        assert_eq!(
-            a["match"]["path"].as_str(),
-            Some(canonical(t).as_str()),
-            "{a:#}"
-        );
+        // The first tracks were indexed from their copies.
+        let named = Path::new(a["match"]["path"].as_str().unwrap_or_default()).file_name();
+        assert_eq!(named, t.file_name(), "{a:#}");
     }
 }
