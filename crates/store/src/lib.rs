@@ -48,6 +48,7 @@ mod catalog;
 mod check;
 mod error;
 mod memory;
+pub mod paths;
 mod search;
 mod sled_store;
 mod types;

@@ -66,6 +66,7 @@ pub type ItemId = u64;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewItem {
     /// Canonical absolute path.
+    #[serde(with = "crate::paths")]
     pub path: PathBuf,
     /// What results call it: "Artist – Title" from the file's tags, else the file stem.
     pub name: String,
@@ -112,6 +113,7 @@ impl NewItem {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub id: ItemId,
+    #[serde(with = "crate::paths")]
     pub path: PathBuf,
     pub name: String,
     pub content_hash: String,
