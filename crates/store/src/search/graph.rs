@@ -31,6 +31,30 @@ pub(crate) struct Sidecar {
     pub high_water: u64,
     pub points: usize,
     pub dim: usize,
+    /// Each dump file's name, length and content hash: hnsw_rs exits the whole process on
+    /// some damaged dumps (a truncated data file), so a dump is checked before it is handed
+    /// over. Empty in dumps written before this was kept (those are trusted).
+    #[serde(default)]
+    pub files: Vec<(String, u64, u64)>,
+}
+
+/// Length and content hash of a file, read in pieces.
+fn fingerprint(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::hash::Hasher;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.write(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((len, h.finish()))
 }
 
 pub(crate) struct Graph {
@@ -137,6 +161,19 @@ impl Graph {
             g.dirty = false;
             return Some(g);
         }
+        for (name, len, hash) in &sidecar.files {
+            match fingerprint(&dir.join(name)) {
+                Ok(f) if f == (*len, *hash) => {}
+                found => {
+                    tracing::warn!(
+                        "graph dump in {} is damaged ({name}: {found:?}, expected {len} bytes): \
+                         rebuilding it from the catalog",
+                        dir.display()
+                    );
+                    return None;
+                }
+            }
+        }
         let path = dir.to_path_buf();
         let basename = sidecar.basename.clone();
         // The reloaded graph borrows its loader for its whole life; the loader is a few
@@ -194,15 +231,25 @@ impl Graph {
         } else {
             BASENAME.to_string()
         };
+        let mut files = Vec::new();
         for entry in fs_err::read_dir(&tmp)? {
-            fs_err::File::open(entry?.path())?.sync_all()?;
+            let path = entry?.path();
+            fs_err::File::open(&path)?.sync_all()?;
+            let (len, hash) = fingerprint(&path)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push((name, len, hash));
         }
+        files.sort();
         let sidecar = Sidecar {
             basename,
             generation: self.generation,
             high_water: self.high_water,
             points: self.points,
             dim: self.dim,
+            files,
         };
         let body = serde_json::to_vec_pretty(&sidecar).map_err(std::io::Error::other)?;
         fs_err::write(tmp.join(SIDECAR), body)?;
