@@ -157,8 +157,10 @@ pub fn mutants(paths: &[PathBuf], per_source: usize, head: usize, seed: u64) -> 
             };
             mine.push((format!("{tag}{k}"), src.ext.clone(), b));
         }
+        // The source's own extension is in the name: truncated.ogg and truncated.png both
+        // give a "truncated-as-wav.wav" otherwise.
         out.extend(mine.into_iter().map(|(tag, ext, bytes)| Mutant {
-            name: format!("{}-{tag}.{ext}", src.stem),
+            name: format!("{}-{}-{tag}.{ext}", src.stem, src.ext),
             bytes,
         }));
     }
