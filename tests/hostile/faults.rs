@@ -527,7 +527,7 @@ fn a_damaged_graph_file_is_rebuilt_and_answers_are_unchanged() {
         .filter(|p| p.to_string_lossy().contains("graph"))
         .collect();
     assert!(!graph_files.is_empty(), "the index has a graph dump");
-    let damages: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    let damages: Vec<(&str, Damage)> = vec![
         ("truncated to half", Box::new(|p| truncate(p, 2))),
         ("truncated to nothing", Box::new(|p| truncate(p, 0))),
         ("bytes flipped", Box::new(|p| flip(p, 97))),
@@ -569,10 +569,13 @@ fn a_damaged_graph_file_is_rebuilt_and_answers_are_unchanged() {
     }
 }
 
+/// A way of damaging a file.
+type Damage = Box<dyn Fn(&Path)>;
+
 fn truncate(p: &Path, div: u64) {
     let f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
     let len = f.metadata().unwrap().len();
-    f.set_len(if div == 0 { 0 } else { len / div }).unwrap();
+    f.set_len(len.checked_div(div).unwrap_or(0)).unwrap();
 }
 
 fn flip(p: &Path, every: usize) {
@@ -601,7 +604,7 @@ fn a_damaged_catalog_is_refused_with_a_clear_message() {
         .into_iter()
         .filter(|p| !p.to_string_lossy().contains("graph") && p.metadata().unwrap().len() > 0)
         .collect();
-    let damages: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
+    let damages: Vec<(&str, Damage)> = vec![
         ("truncated to half", Box::new(|p| truncate(p, 2))),
         ("truncated to nothing", Box::new(|p| truncate(p, 0))),
         ("bytes flipped", Box::new(|p| flip(p, 61))),
