@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The on-disk layout this crate writes, bumped with any change to it (indexes/README.md).
 /// Opening an index of version 1 upgrades it in place; any other version is refused.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// What an index holds: one kind per index. Serialised as "audio" / "image" (manifests of
 /// format 1 say "Audio" / "Image").
