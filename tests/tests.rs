@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod demo;
+mod hostile;
 mod images;
 mod milvus;
 mod outliers;

@@ -166,3 +166,69 @@ pub fn agent() -> ureq::Agent {
         .build()
         .into()
 }
+
+/// Runs `latentid ARGS --index INDEX` like [`latentid`], but killed (and the test failed)
+/// after `timeout`, with its address space capped at `max_mem_mb` (an allocation beyond it
+/// aborts the process, which the caller sees as a signal): a hang or an unbounded
+/// allocation on hostile input is a failure, not a stuck or swapping CI machine.
+pub fn latentid_bounded(
+    index: &Path,
+    args: &[&std::ffi::OsStr],
+    timeout: std::time::Duration,
+    max_mem_mb: u64,
+) -> Run {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {} && exec \"$0\" \"$@\"",
+            max_mem_mb * 1024
+        ))
+        .arg(env!("CARGO_BIN_EXE_latentid"))
+        .args(args)
+        .arg("--index")
+        .arg(index)
+        .env_remove("LATENTID_INDEX")
+        .env("LATENTID_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run latentid");
+    let reader = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = reader(Box::new(child.stdout.take().unwrap()));
+    let err = reader(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            let run = Run {
+                code: -1,
+                stdout: out.join().unwrap(),
+                stderr: err.join().unwrap(),
+            };
+            panic!("latentid {args:?} ran longer than {timeout:?} (a hang)\n{run}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = status.signal() {
+        panic!("latentid {args:?} was killed by signal {sig} (an abort or a crash)\n{run}");
+    }
+    run
+}

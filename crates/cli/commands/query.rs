@@ -16,6 +16,7 @@ use crate::Outcome;
 /// `query --json` for a file that could not be asked about.
 #[derive(Serialize)]
 struct QueryFailure<'a> {
+    #[serde(serialize_with = "latentid_store::paths::serialize")]
     query: &'a Path,
     error: String,
 }
@@ -23,7 +24,10 @@ struct QueryFailure<'a> {
 pub fn query(cmd: QueryCmd) -> Result<Outcome> {
     let source = source(&cmd.common.index)?;
     let matcher = match &source {
-        Source::Local(index) => Some(Matcher::new(index)?),
+        Source::Local(index) => {
+            warn_unencoded(index)?;
+            Some(Matcher::new(index)?)
+        }
         Source::Server(_) => None,
     };
     let kind = match &source {
@@ -69,6 +73,22 @@ pub fn query(cmd: QueryCmd) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// Says when some items cannot be found because a retrain was interrupted before it
+/// encoded them again (`latentid index` finishes it).
+fn warn_unencoded(index: &latentid_index::Index) -> Result<()> {
+    let missing = latentid_ingest::unencoded(index)?;
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: {} of the items in {} are not encoded yet (an `index --retrain` or \
+             `tune --apply` was interrupted), so queries cannot find them; run \
+             `latentid index` on the library to finish",
+            missing.len(),
+            index.location().display()
+        );
+    }
+    Ok(())
 }
 
 /// One file asked of the server: its answer, or why this file could not be asked about

@@ -22,7 +22,9 @@ pub struct Calibration {
     /// Probes it was measured on, and how they fared at the chosen threshold.
     pub positives: usize,
     pub negatives: usize,
+    #[serde(deserialize_with = "nan_if_null")]
     pub positive_recall: f32,
+    #[serde(deserialize_with = "nan_if_null")]
     pub negative_pass: f32,
     /// Audio: pairs of items found to be variants of one tune (their clips, left out, find
     /// each other again and again), whose hits did not set the threshold.
@@ -36,6 +38,11 @@ pub struct Calibration {
     /// The store's revision it was measured at: stale once the library changed.
     #[serde(default)]
     pub revision: u64,
+}
+
+/// JSON has no NaN: serde_json writes one as `null` (a rate over no probes), read back as NaN.
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
+    Ok(<Option<f32> as serde::Deserialize>::deserialize(d)?.unwrap_or(f32::NAN))
 }
 
 impl Default for Calibration {

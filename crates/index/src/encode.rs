@@ -4,14 +4,17 @@
 use std::path::Path;
 
 use latentid_media::{
-    contain, decode_audio, image_views, is_silent_patch, load_image, patches, Audio, DynamicImage,
-    MediaError, Tags, View,
+    contain, decode_audio, decode_audio_mel, image_views, is_silent_patch, load_image, patch_count,
+    patches_in, Audio, DynamicImage, MediaError, Mel, Tags, View,
 };
 use latentid_model::{Encoded, Model, ModelError};
 use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem, Reconstruction, StoreError};
 
 use crate::reconstruction::summarise;
 use crate::{FileError, Index, Result};
+
+/// Patches cut and encoded at a time (a multiple of the model's batch).
+const PATCH_CHUNK: usize = 2048;
 
 /// The audible patches of a clip, encoded.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -81,26 +84,39 @@ impl Index {
         samples: &[f32],
         hop_frames: usize,
     ) -> std::result::Result<Clip, ModelError> {
+        self.mel_clip_with(model, &self.mel.compute(samples), hop_frames)
+    }
+
+    /// [`Index::encode_clip`] from a spectrogram, cut and encoded [`PATCH_CHUNK`] patches at
+    /// a time: a three-hour recording never has all its patches in memory at once.
+    fn mel_clip_with(
+        &self,
+        model: &Model,
+        mel: &Mel,
+        hop_frames: usize,
+    ) -> std::result::Result<Clip, ModelError> {
         let p = &self.features().audio;
-        let mel = self.mel.compute(samples);
-        let patches: Vec<_> = patches(&mel, p, hop_frames.max(1))
-            .into_iter()
-            .filter(|q| !is_silent_patch(&q.data))
-            .collect();
-        if patches.is_empty() {
-            return Ok(Clip::default());
+        let count = patch_count(mel, p, hop_frames);
+        let mut clip = Clip::default();
+        let mut inputs = Vec::new();
+        for first in (0..count).step_by(PATCH_CHUNK) {
+            let patches: Vec<_> = patches_in(mel, p, hop_frames, first..first + PATCH_CHUNK)
+                .into_iter()
+                .filter(|q| !is_silent_patch(&q.data))
+                .collect();
+            if patches.is_empty() {
+                continue;
+            }
+            inputs.clear();
+            for q in &patches {
+                inputs.extend_from_slice(&q.data);
+            }
+            let enc = model.encode(&inputs)?;
+            clip.recon_error.extend(relative_errors(&enc));
+            clip.frames.extend(patches.iter().map(|q| q.frame as u32));
+            clip.codes.extend(enc.codes);
         }
-        let mut inputs = Vec::with_capacity(patches.len() * p.patch_len());
-        for q in &patches {
-            inputs.extend_from_slice(&q.data);
-        }
-        let enc = model.encode(&inputs)?;
-        let recon_error = relative_errors(&enc);
-        Ok(Clip {
-            frames: patches.iter().map(|q| q.frame as u32).collect(),
-            recon_error,
-            codes: enc.codes,
-        })
+        Ok(clip)
     }
 
     /// Encodes a decoded picture: its code and reconstruction error.
@@ -156,13 +172,15 @@ impl Index {
         };
         contain(path, || match self.kind() {
             ItemKind::Audio => {
-                let audio = self.decode_audio(path)?;
+                // Decoded straight into the spectrogram: memory follows the spectrogram,
+                // not the recording's samples.
+                let audio = decode_audio_mel(path, &self.mel)?;
                 let clip = self
-                    .clip_with(model, &audio.samples, self.features().index_hop_frames)
+                    .mel_clip_with(model, &audio.mel, self.features().index_hop_frames)
                     .map_err(model_err)?;
                 if clip.is_empty() {
                     let p = &self.features().audio;
-                    if audio.samples.len() < p.patch_samples() {
+                    if audio.samples < p.patch_samples() {
                         return Err(FileError::Media(MediaError::TooShort {
                             path: path.to_path_buf(),
                             seconds: audio.duration_s(),

@@ -36,6 +36,8 @@ pub struct Index {
     features: FeatureParams,
     pub(crate) mel: MelExtractor,
     model: Option<Model>,
+    /// The manifest names a model that could not be read back (see `from_store`).
+    model_lost: bool,
     calibration: Option<Calibration>,
 }
 
@@ -110,17 +112,33 @@ impl Index {
                 Some(Model::from_bytes(&cfg, &weights)?)
             }
         };
+        // The calibration is derived data: one that cannot be read back (a NaN written as
+        // null) is measured again by the next `index`, never a reason to refuse the index.
         let calibration = match manifest.extra.get(CALIBRATION_KEY) {
             None => None,
-            Some(json) => {
-                Some(serde_json::from_str(json).map_err(|e| bad(format!("calibration: {e}")))?)
-            }
+            Some(json) => match serde_json::from_str(json) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(
+                        "the calibration of {} is unreadable ({e}); defaults are used until \
+                         `latentid index` measures it again",
+                        store.location().display()
+                    );
+                    None
+                }
+            },
         };
+        // The manifest names a model, or items are stored (a model is trained before the first
+        // item is added), but the catalog has no model: its blob was lost or damaged (sled
+        // drops a value whose file it cannot read).
+        let model_lost =
+            model.is_none() && (manifest.model_hash.is_some() || store.stats()?.items > 0);
         Ok(Index {
             kind: manifest.kind,
             mel: MelExtractor::new(&features.audio),
             features,
             model,
+            model_lost,
             calibration,
             store,
         })
@@ -154,8 +172,17 @@ impl Index {
 
     /// The encoder; [`IndexError::NoModel`] before the first ingest trained one.
     pub fn model(&self) -> Result<&Model> {
-        self.model.as_ref().ok_or_else(|| IndexError::NoModel {
-            index: self.location().to_path_buf(),
+        self.model.as_ref().ok_or_else(|| {
+            if self.model_lost {
+                IndexError::BadIndex {
+                    index: self.location().to_path_buf(),
+                    reason: "its model is missing or damaged on disk".into(),
+                }
+            } else {
+                IndexError::NoModel {
+                    index: self.location().to_path_buf(),
+                }
+            }
         })
     }
 
@@ -178,6 +205,7 @@ impl Index {
         m.extra.remove(CALIBRATION_KEY);
         self.store.set_manifest(&m)?;
         self.model = Some(model);
+        self.model_lost = false;
         self.calibration = None;
         Ok(())
     }

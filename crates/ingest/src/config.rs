@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use latentid_index::Failure;
 use latentid_media::FeatureParams;
 use latentid_model::{EncoderKind, TrainConfig};
+use latentid_store::paths::AnyPath;
 use latentid_store::{ItemId, ItemKind};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
@@ -46,10 +47,12 @@ impl Default for IngestConfig {
 /// A file whose bytes are already stored (or appear twice in this run).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Duplicate {
+    #[serde(serialize_with = "latentid_store::paths::serialize")]
     pub path: PathBuf,
     /// The stored item with the same content, when it was stored before this run.
     pub existing: Option<ItemId>,
     /// The file seen first in this run with the same content, otherwise.
+    #[serde(serialize_with = "latentid_store::paths::serialize_opt")]
     pub same_as: Option<PathBuf>,
 }
 
@@ -69,6 +72,7 @@ pub struct TrainSummary {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Added {
     pub id: ItemId,
+    #[serde(serialize_with = "latentid_store::paths::serialize")]
     pub path: PathBuf,
 }
 
@@ -98,24 +102,25 @@ impl Serialize for IngestReport {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct FailureView<'a> {
-            path: &'a PathBuf,
+            path: AnyPath<'a>,
             reason: String,
         }
         let failed: Vec<FailureView> = self
             .failed
             .iter()
             .map(|f| FailureView {
-                path: &f.path,
+                path: AnyPath(&f.path),
                 reason: f.to_string(),
             })
             .collect();
         let mut st = s.serialize_struct("IngestReport", 12)?;
-        st.serialize_field("index", &self.index)?;
+        st.serialize_field("index", &AnyPath(&self.index))?;
         st.serialize_field("kind", &self.kind)?;
         st.serialize_field("added", &self.added)?;
         st.serialize_field("duplicates", &self.duplicates)?;
         st.serialize_field("failed", &failed)?;
-        st.serialize_field("skipped", &self.skipped)?;
+        let skipped: Vec<AnyPath> = self.skipped.iter().map(|p| AnyPath(p)).collect();
+        st.serialize_field("skipped", &skipped)?;
         st.serialize_field("reencoded", &self.reencoded)?;
         st.serialize_field("audio_hours", &(self.audio_seconds / 3600.0))?;
         st.serialize_field("images", &self.images)?;

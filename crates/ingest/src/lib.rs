@@ -36,6 +36,6 @@ pub use config::{Added, Duplicate, IngestConfig, IngestReport, TrainSummary, DEF
 pub use error::{IngestError, Result};
 pub use hash::content_hash;
 pub use progress::{Event, NoProgress, Progress, Stage};
-pub use run::{ingest, ingest_into};
+pub use run::{ingest, ingest_into, unencoded};
 pub use training::{AudioTrainingSet, ImageTrainingSet};
 pub use walk::{walk, Classified};

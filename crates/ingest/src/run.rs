@@ -124,7 +124,7 @@ fn add_files(
 
     // The model: reuse the index's, or train one (first ingest, or --retrain).
     let mut trained = None;
-    let mut reencode: Vec<(ItemId, PathBuf)> = Vec::new();
+    let reencode: Vec<(ItemId, PathBuf)>;
     if index.has_model() && !cfg.retrain {
         if let Some(dim) = cfg.latent_dim {
             if dim != index.latent_dim() {
@@ -135,6 +135,9 @@ fn add_files(
                 });
             }
         }
+        // Items without signatures were left by a retrain that was interrupted (killed,
+        // or the disk filled) before it encoded them again: this run finishes the job.
+        reencode = unencoded(index)?;
     } else {
         let stored: Vec<(ItemId, PathBuf)> = index
             .store()
@@ -238,6 +241,17 @@ fn add_files(
         started,
         encode_seconds,
     ))
+}
+
+/// Stored items that have no signatures: what an interrupted retrain left to encode.
+pub fn unencoded(index: &Index) -> Result<Vec<(ItemId, PathBuf)>> {
+    Ok(index
+        .store()
+        .items()?
+        .into_iter()
+        .filter(|i| i.signatures == 0)
+        .map(|i| (i.id, i.path))
+        .collect())
 }
 
 /// Candidates split by their content hash.

@@ -12,6 +12,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::error::contain;
+use crate::mel::{Mel, MelExtractor};
 use crate::resample::StreamResampler;
 use crate::tags::Tags;
 use crate::{MediaError, Result};
@@ -39,6 +40,15 @@ impl Audio {
 const SILENCE_RMS: f32 = 3e-4;
 /// Give up on a file when this many packets in a row fail to decode.
 const MAX_BAD_PACKETS_IN_A_ROW: usize = 32;
+/// Source sample rates outside this range are refused: no recording is made at them, and the
+/// resampler's buffers grow with the ratio (a header claiming 4 GHz would ask for gigabytes).
+pub const MIN_SOURCE_RATE: u32 = 4_000;
+pub const MAX_SOURCE_RATE: u32 = 768_000;
+/// More channels than this are refused (a damaged header; 7.1 is 8, Ambisonics 3rd order 16).
+pub const MAX_CHANNELS: usize = 32;
+/// Audio longer than this is refused: the decoded track is held in memory at the analysis
+/// rate (12 h at 8 kHz is 1.4 GB), and a few kilobytes of crafted FLAC can declare days.
+pub const MAX_DURATION_S: f64 = 12.0 * 3600.0;
 
 /// Decodes `path` to mono at `sample_rate`. Downmixing and resampling happen packet by
 /// packet, so only the output is held in memory, never the full-rate multichannel track.
@@ -67,25 +77,121 @@ pub fn decode_audio_bytes(bytes: Vec<u8>, path: &Path, sample_rate: u32) -> Resu
 }
 
 fn decode_source(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> Result<Audio> {
-    let audio = contain(path, || decode_inner(source, path, sample_rate))?;
-    let rms = (audio.samples.iter().map(|x| x * x).sum::<f32>()
-        / audio.samples.len().max(1) as f32)
-        .sqrt();
-    if audio.samples.is_empty() {
-        return Err(MediaError::Decode {
-            path: path.to_path_buf(),
-            reason: "no audio could be decoded (truncated or damaged file)".into(),
-        });
-    }
-    if rms < SILENCE_RMS {
-        return Err(MediaError::Silent {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(audio)
+    let mut samples = Vec::new();
+    let info = contain(path, || {
+        decode_inner(source, path, sample_rate, &mut |x| {
+            samples.extend_from_slice(x)
+        })
+    })?;
+    info.check(path)?;
+    Ok(Audio {
+        samples,
+        sample_rate,
+        source_rate: info.source_rate,
+        source_channels: info.source_channels,
+        codec: info.codec,
+        tags: info.tags,
+    })
 }
 
-fn decode_inner(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> Result<Audio> {
+/// A decoded track as a log-mel spectrogram: [`decode_audio_mel`].
+#[derive(Clone, Debug)]
+pub struct AudioMel {
+    pub mel: Mel,
+    /// Samples at the analysis rate (the duration, times the rate).
+    pub samples: usize,
+    pub sample_rate: u32,
+    pub source_rate: u32,
+    pub source_channels: usize,
+    pub codec: String,
+    pub tags: Tags,
+}
+
+impl AudioMel {
+    pub fn duration_s(&self) -> f32 {
+        self.samples as f32 / self.sample_rate as f32
+    }
+}
+
+/// Decodes `path` straight into `mel`'s spectrogram: the same frames as
+/// [`MelExtractor::compute`] on [`decode_audio`]'s samples, but the samples are never held
+/// whole, so a three-hour recording needs memory for its spectrogram (a sixteenth of its
+/// samples at the default parameters), not for its samples.
+pub fn decode_audio_mel(path: &Path, mel: &MelExtractor) -> Result<AudioMel> {
+    let io = |source| MediaError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    if file.metadata().map_err(io)?.len() == 0 {
+        return Err(MediaError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let sample_rate = mel.params().sample_rate;
+    let mut stream = mel.stream();
+    let info = contain(path, || {
+        decode_inner(Box::new(file), path, sample_rate, &mut |x| stream.push(x))
+    })?;
+    info.check(path)?;
+    Ok(AudioMel {
+        mel: stream.finish(),
+        samples: info.samples,
+        sample_rate,
+        source_rate: info.source_rate,
+        source_channels: info.source_channels,
+        codec: info.codec,
+        tags: info.tags,
+    })
+}
+
+/// What decoding found besides the samples it handed on.
+struct Decoded {
+    samples: usize,
+    sum_sq: f32,
+    source_rate: u32,
+    source_channels: usize,
+    codec: String,
+    tags: Tags,
+}
+
+impl Decoded {
+    /// Nothing decoded, or silence, is an error for the file.
+    fn check(&self, path: &Path) -> Result<()> {
+        if self.samples == 0 {
+            return Err(MediaError::Decode {
+                path: path.to_path_buf(),
+                reason: "no audio could be decoded (truncated or damaged file)".into(),
+            });
+        }
+        let rms = (self.sum_sq / self.samples as f32).sqrt();
+        if rms < SILENCE_RMS {
+            return Err(MediaError::Silent {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Resampled output is handed on in pieces of about this many samples.
+const HAND_ON: usize = 1 << 16;
+
+fn decode_inner(
+    source: Box<dyn MediaSource>,
+    path: &Path,
+    sample_rate: u32,
+    sink: &mut dyn FnMut(&[f32]),
+) -> Result<Decoded> {
+    let mut samples = 0usize;
+    let mut sum_sq = 0f32;
+    let mut hand_on = |x: &[f32]| {
+        samples += x.len();
+        for v in x {
+            sum_sq += v * v;
+        }
+        sink(x);
+    };
     let p = || path.to_path_buf();
     let decode_err = |reason: String| MediaError::Decode { path: p(), reason };
     let mss = MediaSourceStream::new(source, Default::default());
@@ -120,6 +226,22 @@ fn decode_inner(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> 
         .ok_or_else(|| decode_err("the audio track has no codec parameters".into()))?
         .clone();
     let codec_name = codec_name(&params.codec);
+    // A header's claims are checked before a decoder sizes its buffers by them.
+    if let Some(rate) = params.sample_rate {
+        if !(MIN_SOURCE_RATE..=MAX_SOURCE_RATE).contains(&rate) {
+            return Err(decode_err(format!(
+                "sample rate {rate} Hz is outside what latentid decodes \
+                 ({MIN_SOURCE_RATE} to {MAX_SOURCE_RATE} Hz)"
+            )));
+        }
+    }
+    if let Some(n) = params.channels.as_ref().map(|c| c.count()) {
+        if n > MAX_CHANNELS {
+            return Err(decode_err(format!(
+                "{n} channels (latentid decodes 1 to {MAX_CHANNELS})"
+            )));
+        }
+    }
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| match e {
@@ -136,6 +258,7 @@ fn decode_inner(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> 
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut mono: Vec<f32> = Vec::new();
     let mut bad_in_a_row = 0;
+    let mut decoded_frames = 0u64;
     let mut last_error = String::new();
     loop {
         let packet = match format.next_packet() {
@@ -180,14 +303,32 @@ fn decode_inner(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> 
         if resampler.is_none() {
             source_rate = rate;
             source_channels = spec.channels().count();
+            if !(MIN_SOURCE_RATE..=MAX_SOURCE_RATE).contains(&rate) {
+                return Err(decode_err(format!(
+                    "sample rate {rate} Hz is outside what latentid decodes \
+                     ({MIN_SOURCE_RATE} to {MAX_SOURCE_RATE} Hz)"
+                )));
+            }
+            if source_channels == 0 || source_channels > MAX_CHANNELS {
+                return Err(decode_err(format!(
+                    "{source_channels} channels (latentid decodes 1 to {MAX_CHANNELS})"
+                )));
+            }
             resampler = Some(StreamResampler::new(rate, sample_rate).map_err(&decode_err)?);
         } else if rate != source_rate {
             return Err(decode_err(format!(
                 "the sample rate changes mid-stream ({source_rate} -> {rate} Hz)"
             )));
         }
-        buf.copy_to_vecs_planar::<f32>(&mut planes);
         let frames = buf.frames();
+        decoded_frames += frames as u64;
+        if decoded_frames as f64 > MAX_DURATION_S * source_rate as f64 {
+            return Err(decode_err(format!(
+                "longer than {} hours, the longest recording latentid indexes",
+                MAX_DURATION_S / 3600.0
+            )));
+        }
+        buf.copy_to_vecs_planar::<f32>(&mut planes);
         let n = planes.len().max(1) as f32;
         mono.clear();
         mono.resize(frames, 0.0);
@@ -201,6 +342,9 @@ fn decode_inner(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> 
         }
         if let Some(r) = resampler.as_mut() {
             r.push(&mono).map_err(&decode_err)?;
+            if r.out.len() >= HAND_ON {
+                hand_on(&r.take());
+            }
         }
     }
     // Read last: some formats log tags met while reading packets (a chained Ogg stream).
@@ -214,14 +358,14 @@ fn decode_inner(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> 
             break;
         }
     }
-    let samples = match resampler {
-        Some(r) => r.finish().map_err(&decode_err)?,
-        None if last_error.is_empty() => Vec::new(),
+    match resampler {
+        Some(r) => hand_on(&r.finish().map_err(&decode_err)?),
+        None if last_error.is_empty() => {}
         None => return Err(decode_err(last_error)),
-    };
-    Ok(Audio {
+    }
+    Ok(Decoded {
         samples,
-        sample_rate,
+        sum_sq,
         source_rate,
         source_channels,
         codec: codec_name,

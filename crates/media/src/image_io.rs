@@ -64,6 +64,16 @@ pub fn load_image_bytes(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
         let mut decoder = reader.into_decoder().map_err(map)?;
         let orientation = decoder.orientation().map_err(map)?;
         let mut img = DynamicImage::from_decoder(decoder).map_err(map)?;
+        if img.width() == 0 || img.height() == 0 {
+            return Err(MediaError::Decode {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "the picture has no pixels ({} x {})",
+                    img.width(),
+                    img.height()
+                ),
+            });
+        }
         img.apply_orientation(orientation);
         Ok(img)
     })
@@ -102,6 +112,10 @@ pub fn image_tensor(img: &DynamicImage, p: &ImageParams) -> Vec<f32> {
 /// size, and every view is cut from that.
 pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f32> {
     let s = p.size.max(1);
+    if img.width() == 0 || img.height() == 0 {
+        // Nothing to see ([`load_image`] refuses such pictures): flat inputs, not a panic.
+        return vec![0.0; views.len() * p.input_len()];
+    }
     let base = if img.width() > 4 * s || img.height() > 4 * s {
         img.resize_exact(4 * s, 4 * s, FilterType::Triangle)
             .to_rgb8()

@@ -99,40 +99,112 @@ impl MelExtractor {
             0
         };
         let mut data = Vec::with_capacity(n_frames * p.n_mels);
-        let mut input = self.fft.make_input_vec();
-        let mut spectrum = self.fft.make_output_vec();
-        let mut scratch = self.fft.make_scratch_vec();
-        let mut power = vec![0f32; spectrum.len()];
+        let mut bufs = self.bufs();
         for t in 0..n_frames {
-            let frame = &samples[t * p.hop..t * p.hop + p.n_fft];
-            for ((x, s), w) in input.iter_mut().zip(frame).zip(&self.window) {
-                *x = s * w;
-            }
-            // Lengths come from the plan itself, so this cannot fail.
-            if self
-                .fft
-                .process_with_scratch(&mut input, &mut spectrum, &mut scratch)
-                .is_err()
-            {
-                data.resize(data.len() + p.n_mels, LOG_FLOOR.ln());
-                continue;
-            }
-            for (pw, c) in power.iter_mut().zip(&spectrum) {
-                *pw = c.norm_sqr();
-            }
-            for (start, weights) in &self.filters {
-                let e: f32 = weights
-                    .iter()
-                    .zip(&power[*start..])
-                    .map(|(w, x)| w * x)
-                    .sum();
-                data.push((e + LOG_FLOOR).ln());
-            }
+            self.frame(
+                &samples[t * p.hop..t * p.hop + p.n_fft],
+                &mut bufs,
+                &mut data,
+            );
         }
         Mel {
             n_mels: p.n_mels,
             n_frames,
             data,
+        }
+    }
+
+    /// A spectrogram computed as samples arrive ([`MelStream::push`]): the same frames as
+    /// [`MelExtractor::compute`] on all of them, without holding them all.
+    pub fn stream(&self) -> MelStream<'_> {
+        MelStream {
+            ex: self,
+            pending: Vec::new(),
+            start: 0,
+            bufs: self.bufs(),
+            data: Vec::new(),
+            n_frames: 0,
+        }
+    }
+
+    fn bufs(&self) -> FrameBufs {
+        let spectrum = self.fft.make_output_vec();
+        FrameBufs {
+            input: self.fft.make_input_vec(),
+            power: vec![0f32; spectrum.len()],
+            spectrum,
+            scratch: self.fft.make_scratch_vec(),
+        }
+    }
+
+    /// Appends the log-mel frame of `frame` (`n_fft` samples) to `data`.
+    fn frame(&self, frame: &[f32], b: &mut FrameBufs, data: &mut Vec<f32>) {
+        let p = &self.params;
+        for ((x, s), w) in b.input.iter_mut().zip(frame).zip(&self.window) {
+            *x = s * w;
+        }
+        // Lengths come from the plan itself, so this cannot fail.
+        if self
+            .fft
+            .process_with_scratch(&mut b.input, &mut b.spectrum, &mut b.scratch)
+            .is_err()
+        {
+            data.resize(data.len() + p.n_mels, LOG_FLOOR.ln());
+            return;
+        }
+        for (pw, c) in b.power.iter_mut().zip(&b.spectrum) {
+            *pw = c.norm_sqr();
+        }
+        for (start, weights) in &self.filters {
+            let e: f32 = weights
+                .iter()
+                .zip(&b.power[*start..])
+                .map(|(w, x)| w * x)
+                .sum();
+            data.push((e + LOG_FLOOR).ln());
+        }
+    }
+}
+
+struct FrameBufs {
+    input: Vec<f32>,
+    spectrum: Vec<realfft::num_complex::Complex<f32>>,
+    scratch: Vec<realfft::num_complex::Complex<f32>>,
+    power: Vec<f32>,
+}
+
+/// A log-mel spectrogram fed samples in pieces: see [`MelExtractor::stream`].
+pub struct MelStream<'a> {
+    ex: &'a MelExtractor,
+    /// Samples not yet past every frame that needs them, from `start` on.
+    pending: Vec<f32>,
+    start: usize,
+    bufs: FrameBufs,
+    data: Vec<f32>,
+    n_frames: usize,
+}
+
+impl MelStream<'_> {
+    pub fn push(&mut self, samples: &[f32]) {
+        let (n_fft, hop) = (self.ex.params.n_fft, self.ex.params.hop);
+        self.pending.extend_from_slice(samples);
+        while self.pending.len() - self.start >= n_fft {
+            let frame = &self.pending[self.start..self.start + n_fft];
+            self.ex.frame(frame, &mut self.bufs, &mut self.data);
+            self.n_frames += 1;
+            self.start += hop;
+        }
+        if self.start >= 1 << 16 {
+            self.pending.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    pub fn finish(self) -> Mel {
+        Mel {
+            n_mels: self.ex.params.n_mels,
+            n_frames: self.n_frames,
+            data: self.data,
         }
     }
 }
@@ -170,12 +242,28 @@ pub fn is_silent_patch(data: &[f32]) -> bool {
 
 /// Patches every `hop_frames` frames; each must fit entirely in the spectrogram.
 pub fn patches(mel: &Mel, p: &AudioParams, hop_frames: usize) -> Vec<Patch> {
-    let hop_frames = hop_frames.max(1);
+    patches_in(mel, p, hop_frames, 0..patch_count(mel, p, hop_frames))
+}
+
+/// How many patches [`patches`] cuts from `mel`.
+pub fn patch_count(mel: &Mel, p: &AudioParams, hop_frames: usize) -> usize {
     if mel.n_frames < p.patch_frames {
-        return Vec::new();
+        return 0;
     }
-    let count = (mel.n_frames - p.patch_frames) / hop_frames + 1;
-    (0..count)
+    (mel.n_frames - p.patch_frames) / hop_frames.max(1) + 1
+}
+
+/// Patches `range` of [`patches`] (clamped to [`patch_count`]): a long recording is cut and
+/// encoded a piece at a time.
+pub fn patches_in(
+    mel: &Mel,
+    p: &AudioParams,
+    hop_frames: usize,
+    range: std::ops::Range<usize>,
+) -> Vec<Patch> {
+    let hop_frames = hop_frames.max(1);
+    let end = range.end.min(patch_count(mel, p, hop_frames));
+    (range.start.min(end)..end)
         .map(|i| {
             let frame = i * hop_frames;
             let mut data =

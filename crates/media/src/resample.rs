@@ -22,6 +22,8 @@ pub(crate) struct StreamResampler {
     consumed: usize,
     ratio: f64,
     pub(crate) out: Vec<f32>,
+    /// Output already handed on by [`StreamResampler::take`].
+    emitted: usize,
 }
 
 impl StreamResampler {
@@ -55,6 +57,7 @@ impl StreamResampler {
             consumed: 0,
             ratio: to as f64 / from as f64,
             out: Vec::new(),
+            emitted: 0,
         })
     }
 
@@ -108,12 +111,19 @@ impl StreamResampler {
         Ok(())
     }
 
-    /// Flushes the tail and returns the whole resampled signal.
+    /// The output so far, handed on (a streaming consumer keeps memory flat).
+    pub(crate) fn take(&mut self) -> Vec<f32> {
+        self.emitted += self.out.len();
+        std::mem::take(&mut self.out)
+    }
+
+    /// Flushes the tail and returns the resampled signal not yet taken.
     pub(crate) fn finish(mut self) -> std::result::Result<Vec<f32>, String> {
         if self.inner.is_none() {
             return Ok(self.out);
         }
         let expected = (self.consumed as f64 * self.ratio).round() as usize;
+        let expected = expected.saturating_sub(self.emitted);
         let tail = self.pending.len();
         self.run(0, Some(tail))?;
         self.pending.clear();

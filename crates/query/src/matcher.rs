@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use latentid_index::Index;
-use latentid_media::{load_image, media_kind, MediaKind};
+use latentid_media::{load_image, media_kind, MediaError, MediaKind};
 use latentid_store::{ItemId, ItemKind, Store};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,7 @@ impl Default for QueryConfig {
 pub struct Candidate {
     pub id: ItemId,
     /// The indexed file's path, as stored.
+    #[serde(with = "latentid_store::paths")]
     pub path: PathBuf,
     pub name: String,
     /// Audio: where in the track the clip starts, in seconds.
@@ -80,6 +81,7 @@ pub struct QueryResult {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Answer {
     /// The file asked about.
+    #[serde(serialize_with = "latentid_store::paths::serialize")]
     pub query: PathBuf,
     #[serde(flatten)]
     pub result: QueryResult,
@@ -119,6 +121,16 @@ impl<'a> Matcher<'a> {
             | (ItemKind::Image, Some(MediaKind::Audio)) => return Err(wrong_kind()),
             (ItemKind::Audio, _) => {
                 let audio = self.index.decode_audio(path)?;
+                let p = &self.index.features().audio;
+                if audio.samples.len() < p.patch_samples() {
+                    // Not even one patch: "too short" is the answer, not "silent".
+                    return Err(MediaError::TooShort {
+                        path: path.to_path_buf(),
+                        seconds: audio.duration_s(),
+                        needed: p.patch_seconds(),
+                    }
+                    .into());
+                }
                 self.query_samples(&audio.samples, cfg)?
                     .ok_or_else(|| QueryError::Silent {
                         path: path.to_path_buf(),

@@ -34,6 +34,7 @@ pub struct Health {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Removed {
     pub removed: ItemId,
+    #[serde(with = "latentid_store::paths")]
     pub path: PathBuf,
     pub name: String,
 }

@@ -30,7 +30,8 @@ pub trait Store: Send + Sync {
 
     /// Stores an item and its signatures (`offsets.len()` rows of `latent_dim` values in
     /// `vectors`), all or nothing. The same content hash twice stores nothing and says which
-    /// item has it.
+    /// item has it. Values are kept as half floats (11 significant bits): what
+    /// [`Store::signatures`] returns and every distance is computed from.
     fn add_item(&self, item: NewItem, offsets: &[u32], vectors: &[f32]) -> Result<AddOutcome>;
     /// Replaces an item's signatures (re-encoding with a new model).
     fn replace_signatures(&self, id: ItemId, offsets: &[u32], vectors: &[f32]) -> Result<()>;

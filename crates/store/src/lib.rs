@@ -4,20 +4,24 @@
 //! their signatures, and nearest-neighbour search over the signatures. Two implementations:
 //!
 //! - [`SledStore`], an index directory. sled is the source of truth (the catalog): items,
-//!   their signatures (item, offset, vector), the model weights and the manifest, written in
-//!   atomic batches and flushed before any call that changes them returns. The HNSW graph
-//!   (hnsw_rs, Euclidean) is a cache of the catalog's signatures: dumped beside it for a fast
+//!   their signatures (offsets and vectors, one block of half floats per item), the model
+//!   weights and the manifest, written in atomic batches and flushed before any call that
+//!   changes them returns. The search index is a cache of the catalog's signatures: an
+//!   inverted file (cells of ~32 signatures) whose centroids are found by an HNSW graph
+//!   (hnsw_rs, Euclidean), so that the graph holds one point per cell rather than one per
+//!   signature and a large library fits in memory. It is dumped beside the catalog for a fast
 //!   start, loaded only when a search needs it, caught up or rebuilt when it is behind, missing
-//!   or unreadable. Writes go to the catalog only; the graph takes in everything new at the
-//!   next search or flush, in one batch on all cores, so an ingest builds its graph once.
-//!   hnsw_rs cannot delete, so removed signatures are tombstoned and filtered out of results
-//!   until a flush finds them over a fifth of the graph and rebuilds it. A process that asks a
-//!   few queries and exits ([`SearchParams::one_shot`]) is answered by exact search instead,
-//!   which is cheaper than loading the graph. Opening an index of format version 1 upgrades
-//!   it in place (indexes/README.md).
+//!   or unreadable. Writes go to the catalog only; the index takes in everything new at the next
+//!   search or flush, in one batch on all cores, so an ingest builds it once. Removed
+//!   signatures are tombstoned and filtered out of results until a flush finds them over a
+//!   fifth of the index and rebuilds it. A process that asks a few queries and exits
+//!   ([`SearchParams::one_shot`]) is answered by exact search instead, which is cheaper than
+//!   loading the index. Opening an index of an older format upgrades it in place
+//!   (indexes/README.md).
 //! - [`MilvusStore`], an index directory whose signatures are also held, and searched, in a
 //!   Milvus collection (`--backend milvus://host:port`): the catalog stays the source of truth
-//!   and the collection is reconciled with it like the graph is (see the module `milvus_store`).
+//!   and the collection is reconciled with it like the search index is (see the module
+//!   `milvus_store`).
 //! - [`MemoryStore`], in memory with exact search: for testing the layers above without sled.
 //!
 //! A leaf crate: vectors are `&[f32]` and model weights are bytes; it knows nothing of audio,
@@ -52,6 +56,7 @@ mod check;
 mod error;
 mod memory;
 mod milvus_store;
+pub mod paths;
 mod search;
 mod sled_store;
 mod types;

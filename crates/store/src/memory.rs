@@ -137,7 +137,7 @@ impl Store for MemoryStore {
             let entry = Entry {
                 item: item.into_item(id, n),
                 offsets: offsets.to_vec(),
-                vectors: vectors.to_vec(),
+                vectors: as_stored(vectors),
             };
             m.items.insert(id, entry);
             m.next_item += 1;
@@ -152,7 +152,7 @@ impl Store for MemoryStore {
             let e = m.items.get_mut(&id).ok_or_else(|| self.not_found(id))?;
             e.item.signatures = n;
             e.offsets = offsets.to_vec();
-            e.vectors = vectors.to_vec();
+            e.vectors = as_stored(vectors);
             m.revision += 1;
             Ok(())
         })
@@ -261,4 +261,12 @@ impl Store for MemoryStore {
     fn flush(&self) -> Result<()> {
         Ok(())
     }
+}
+
+/// Values as a [`crate::SledStore`] keeps them (half floats), so both stores answer alike.
+fn as_stored(vectors: &[f32]) -> Vec<f32> {
+    vectors
+        .iter()
+        .map(|&x| half::f16::from_f32(x).to_f32())
+        .collect()
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::catalog::{dir_size, Batch, Catalog, Counters, ItemRecord};
 use crate::check;
 use crate::search::cache::GraphCache;
-use crate::search::exact::{squared_distance, ExactCache, Flat};
+use crate::search::exact::{ExactCache, Flat};
 use crate::search::SearchParams;
 use crate::types::*;
 use crate::{Result, Store, StoreError};
@@ -146,36 +146,17 @@ impl SledStore {
         Ok(flat)
     }
 
+    /// Approximate search: distances and ties come out as exact search computes and orders
+    /// them (the same half floats, widened the same way, summed in the same order), so where
+    /// the index finds the true neighbours a warm process answers exactly what a one-shot
+    /// exact scan does, to the last bit.
     fn search_graph(&self, query: &[f32], k: usize) -> Result<Vec<Neighbour>> {
-        let ef = self.params.ef.max(k);
-        let hits = loop {
-            if let Some(hits) = self.graph.search(query, k, ef) {
-                break hits;
+        loop {
+            if let Some(hits) = self.graph.search(query, k, self.params.ef) {
+                return Ok(hits);
             }
             self.load_graph()?;
-        };
-        // Distances are computed again as exact search computes them (hnsw_rs's SIMD sums
-        // round differently) and ordered as it orders them (ties by signature id): where the
-        // graph finds the true neighbours, a warm process answers exactly what a one-shot
-        // exact scan does, to the last bit.
-        let dim = query.len();
-        let mut vector = Vec::with_capacity(dim);
-        let mut found = Vec::with_capacity(hits.len());
-        for (sig, _) in hits {
-            // A signature removed since the search is left out.
-            if let Some((item, offset)) = self.catalog.signature(sig, dim, &mut vector)? {
-                found.push((squared_distance(&vector, query), sig, item, offset));
-            }
         }
-        found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        Ok(found
-            .into_iter()
-            .map(|(d2, _, item, offset)| Neighbour {
-                item,
-                offset,
-                distance: d2.sqrt(),
-            })
-            .collect())
     }
 
     fn check_query(&self, query: &[f32]) -> Result<()> {
@@ -289,7 +270,7 @@ impl Store for SledStore {
         let mut batch = self.catalog.batch();
         batch.record(&record)?;
         batch.index_item(&record);
-        batch.signatures(record.first_sig, id, offsets, vectors, dim);
+        batch.signatures(record.first_sig, id, offsets, vectors);
         let next = Counters {
             next_item: id + 1,
             next_sig: record.first_sig + n as u64,
@@ -312,7 +293,7 @@ impl Store for SledStore {
         batch.tombstone(old.clone());
         record.first_sig = writer.next_sig;
         record.item.signatures = n;
-        batch.signatures(record.first_sig, id, offsets, vectors, dim);
+        batch.signatures(record.first_sig, id, offsets, vectors);
         batch.record(&record)?;
         let next = Counters {
             next_sig: record.first_sig + n as u64,
@@ -444,7 +425,7 @@ impl Store for SledStore {
     fn stats(&self) -> Result<Stats> {
         Ok(Stats {
             items: self.catalog.count_items(),
-            signatures: self.catalog.count_signatures(),
+            signatures: self.catalog.count_signatures()?,
             tombstoned: self.catalog.count_tombstones(),
             latent_dim: self.dim(),
             backend: "local".into(),

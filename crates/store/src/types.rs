@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The on-disk layout this crate writes, bumped with any change to it (indexes/README.md).
 /// Opening an index of version 1 upgrades it in place; any other version is refused.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// What an index holds: one kind per index. Serialised as "audio" / "image" (manifests of
 /// format 1 say "Audio" / "Image").
@@ -66,6 +66,7 @@ pub type ItemId = u64;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewItem {
     /// Canonical absolute path.
+    #[serde(with = "crate::paths")]
     pub path: PathBuf,
     /// What results call it: "Artist – Title" from the file's tags, else the file stem.
     pub name: String,
@@ -112,6 +113,7 @@ impl NewItem {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub id: ItemId,
+    #[serde(with = "crate::paths")]
     pub path: PathBuf,
     pub name: String,
     pub content_hash: String,

@@ -1,8 +1,9 @@
 //! The catalog's keys and value encodings, all in one place (indexes/README.md, "catalog").
 //!
 //! Records that may grow (the manifest, counters, item records) are JSON: a field added later
-//! with `#[serde(default)]` needs no format bump. Signature rows are binary: there are
-//! millions of them, and a later format may store their vectors more compactly.
+//! with `#[serde(default)]` needs no format bump. Signatures are binary, one block per item
+//! (its offsets, then its vectors as IEEE half floats): there are millions of them, and a row
+//! per signature cost sled ~180 bytes of bookkeeping each (format 2).
 
 use std::ops::Range;
 use std::path::Path;
@@ -20,7 +21,10 @@ pub(crate) const COUNTERS: &[u8] = b"m:counters";
 pub(crate) const ITEM: &[u8] = b"i:";
 const HASH: &[u8] = b"h:";
 const PATH: &[u8] = b"p:";
+/// Format 2's signature rows, one per signature (read only to upgrade them).
 pub(crate) const SIG: &[u8] = b"s:";
+/// Signature blocks: one per item, keyed by its first signature id.
+pub(crate) const BLOCK: &[u8] = b"b:";
 pub(crate) const TOMB: &[u8] = b"t:";
 
 fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
@@ -45,8 +49,8 @@ pub(crate) fn path_key(path: &Path) -> Vec<u8> {
     key(PATH, path.as_os_str().as_encoded_bytes())
 }
 
-pub(crate) fn sig_key(sig: u64) -> Vec<u8> {
-    id_key(SIG, sig)
+pub(crate) fn block_key(first_sig: u64) -> Vec<u8> {
+    id_key(BLOCK, first_sig)
 }
 
 pub(crate) fn tomb_key(sig: u64) -> Vec<u8> {
@@ -118,7 +122,8 @@ impl ItemRecord {
     }
 }
 
-/// A signature row: item (u64 LE), offset (u32 LE), then the vector as f32 LE.
+/// A signature row of format 2: item (u64 LE), offset (u32 LE), then the vector as f32 LE.
+#[cfg(test)]
 pub(crate) fn encode_sig(item: ItemId, offset: u32, vector: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(12 + 4 * vector.len());
     out.extend_from_slice(&item.to_le_bytes());
@@ -129,30 +134,111 @@ pub(crate) fn encode_sig(item: ItemId, offset: u32, vector: &[f32]) -> Vec<u8> {
     out
 }
 
-/// A signature row's owner and offset, without its vector.
-pub(crate) fn decode_sig_owner(row: &[u8]) -> Option<(ItemId, u32)> {
+/// A format-2 signature row of `dim` values: its owner and offset, its vector appended to
+/// `out`. `None` (and `out` untouched) when the row is not that long.
+pub(crate) fn decode_sig(row: &[u8], dim: usize, out: &mut Vec<f32>) -> Option<(ItemId, u32)> {
     let item = u64::from_le_bytes(row.get(..8)?.try_into().ok()?);
     let offset = u32::from_le_bytes(row.get(8..12)?.try_into().ok()?);
-    Some((item, offset))
-}
-
-/// A signature row of `dim` values: its owner and offset, its vector appended to `out`.
-/// `None` (and `out` untouched) when the row is not that long.
-pub(crate) fn decode_sig(row: &[u8], dim: usize, out: &mut Vec<f32>) -> Option<(ItemId, u32)> {
-    let owner = decode_sig_owner(row)?;
     let values = row.get(12..).filter(|v| v.len() == 4 * dim)?;
     out.extend(
         values
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
     );
-    Some(owner)
+    Some((item, offset))
+}
+
+/// A signature block: item (u64 LE), count n (u32 LE), n offsets (u32 LE), then n vectors of
+/// `dim` values as IEEE binary16 LE. Half precision keeps 11 significant bits: a unit-length
+/// 32-value code moves by ~1e-4, a hundredth of the distance between neighbouring patches.
+pub(crate) fn encode_block(item: ItemId, offsets: &[u32], vectors: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + 4 * offsets.len() + 2 * vectors.len());
+    out.extend_from_slice(&item.to_le_bytes());
+    out.extend_from_slice(&(offsets.len() as u32).to_le_bytes());
+    for o in offsets {
+        out.extend_from_slice(&o.to_le_bytes());
+    }
+    for &x in vectors {
+        out.extend_from_slice(&half::f16::from_f32(x).to_le_bytes());
+    }
+    out
+}
+
+/// A decoded signature block: borrowed from the stored bytes.
+pub(crate) struct Block<'a> {
+    pub item: ItemId,
+    offsets: &'a [u8],
+    codes: &'a [u8],
+    dim: usize,
+}
+
+impl Block<'_> {
+    pub fn len(&self) -> usize {
+        self.offsets.len() / 4
+    }
+
+    pub fn offset(&self, i: usize) -> u32 {
+        let b = &self.offsets[4 * i..4 * i + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// Vector `i`'s half floats (2 bytes each, LE).
+    pub fn code(&self, i: usize) -> &[u8] {
+        &self.codes[2 * self.dim * i..2 * self.dim * (i + 1)]
+    }
+
+    /// Vector `i`, widened to f32, into `out` (cleared first).
+    pub fn vector(&self, i: usize, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(
+            self.code(i)
+                .chunks_exact(2)
+                .map(|c| half_to_f32([c[0], c[1]])),
+        );
+    }
+}
+
+/// One stored half float, widened: the one conversion every reported distance comes from.
+pub(crate) fn half_to_f32(bytes: [u8; 2]) -> f32 {
+    half::f16::from_le_bytes(bytes).to_f32()
+}
+
+/// A block of `dim`-value vectors, or `None` when its length says otherwise.
+pub(crate) fn decode_block(bytes: &[u8], dim: usize) -> Option<Block<'_>> {
+    let item = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let n = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?) as usize;
+    let offsets = bytes.get(12..12 + 4 * n)?;
+    let codes = bytes.get(12 + 4 * n..)?;
+    (codes.len() == 2 * dim * n).then_some(Block {
+        item,
+        offsets,
+        codes,
+        dim,
+    })
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_round_trips_in_half_precision_and_a_short_one_is_refused() {
+        let bytes = encode_block(7, &[0, 16], &[1.5, -2.0, 0.1, 1.0 / 3.0]);
+        let b = decode_block(&bytes, 2).unwrap();
+        assert_eq!((b.item, b.len(), b.offset(1)), (7, 2, 16));
+        let mut v = Vec::new();
+        b.vector(0, &mut v);
+        assert_eq!(v, [1.5, -2.0]);
+        b.vector(1, &mut v);
+        assert!(
+            (v[0] - 0.1).abs() < 1e-4 && (v[1] - 1.0 / 3.0).abs() < 1e-4,
+            "{v:?}"
+        );
+        assert!(decode_block(&bytes, 3).is_none());
+        assert!(decode_block(&bytes[..bytes.len() - 1], 2).is_none());
+        assert!(decode_block(&bytes[..10], 2).is_none());
+    }
 
     #[test]
     fn a_signature_row_round_trips_and_a_short_one_is_refused() {
@@ -183,8 +269,8 @@ mod tests {
 
     #[test]
     fn id_keys_sort_numerically() {
-        assert!(sig_key(255) < sig_key(256));
-        assert_eq!(key_id(SIG, &sig_key(300)), Some(300));
-        assert_eq!(key_id(TOMB, &sig_key(300)), None);
+        assert!(block_key(255) < block_key(256));
+        assert_eq!(key_id(BLOCK, &block_key(300)), Some(300));
+        assert_eq!(key_id(TOMB, &block_key(300)), None);
     }
 }

@@ -1,14 +1,16 @@
-//! Upgrades from older formats. Format 1 stored counters and item records with bincode 2
-//! (standard config); format 2 stores them as JSON and adds a revision to the counters.
-//! Manifest, model, hash/path keys, signature rows and tombstones are the same in both.
+//! Upgrades from older formats, one step at a time. Format 1 stored counters and item records
+//! with bincode 2 (standard config); format 2 stores them as JSON and adds a revision to the
+//! counters. Format 3 stores each item's signatures as one block of half floats instead of one
+//! f32 row per signature. Manifest, model, hash/path keys and tombstones are the same in all.
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::codec::{key_id, Counters, ItemRecord, COUNTERS, ITEM};
+use super::codec::{block_key, decode_sig, encode_block, key_id, Counters, ItemRecord};
+use super::codec::{COUNTERS, ITEM, SIG};
 use super::Catalog;
-use crate::types::{Item, ItemKind, FORMAT_VERSION};
+use crate::types::{Item, ItemId, ItemKind};
 
 /// Format 1's counters, frozen.
 #[derive(Deserialize)]
@@ -47,6 +49,7 @@ fn bincode_v1<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, String> {
 
 /// Rewrites a format-1 catalog's counters and item records as format 2, and its manifest's
 /// version, in one atomic batch, flushed: a crash leaves version 1 or version 2, never a mix.
+/// (The next step, [`from_v2`], follows when the catalog is opened.)
 pub(super) fn from_v1(catalog: &Catalog) -> crate::Result<()> {
     let bytes = catalog
         .get(COUNTERS)?
@@ -93,11 +96,60 @@ pub(super) fn from_v1(catalog: &Catalog) -> crate::Result<()> {
     }
     batch.counters(&counters)?;
     let mut manifest = catalog.manifest()?;
-    manifest.format_version = FORMAT_VERSION;
+    manifest.format_version = 2;
     batch.manifest(&manifest)?;
     catalog.commit(batch)?;
     tracing::info!(
-        "upgraded the index at {} from format 1 to {FORMAT_VERSION} ({items} items)",
+        "upgraded the index at {} from format 1 to 2 ({items} items)",
+        catalog.dir.display()
+    );
+    Ok(())
+}
+
+/// Rewrites a format-2 catalog's signature rows as one block per item (consecutive rows of
+/// one item), and its manifest's version, in one atomic batch, flushed.
+pub(super) fn from_v2(catalog: &Catalog) -> crate::Result<()> {
+    let dim = catalog.manifest()?.latent_dim;
+    let mut batch = catalog.batch();
+    // The block being gathered: its first id, item, offsets and vectors.
+    let mut run: Option<(u64, ItemId, Vec<u32>, Vec<f32>)> = None;
+    let mut next_id = 0;
+    let mut blocks = 0;
+    let mut flush = |run: &mut Option<(u64, ItemId, Vec<u32>, Vec<f32>)>,
+                     batch: &mut super::Batch<'_>| {
+        if let Some((first, item, offsets, vectors)) = run.take() {
+            batch
+                .inner
+                .insert(block_key(first), encode_block(item, &offsets, &vectors));
+            blocks += 1;
+        }
+    };
+    for kv in catalog.db.scan_prefix(SIG) {
+        let (k, v) = kv.map_err(catalog.db_err())?;
+        let id = key_id(SIG, &k).ok_or_else(|| catalog.corrupt("a signature key is unreadable"))?;
+        let mut vector = Vec::with_capacity(dim);
+        let (item, offset) = decode_sig(&v, dim, &mut vector).ok_or_else(|| {
+            catalog.corrupt(format!("signature {id} is not a row of {dim} values"))
+        })?;
+        let continues = matches!(&run, Some((_, i, _, _)) if *i == item && id == next_id);
+        if !continues {
+            flush(&mut run, &mut batch);
+            run = Some((id, item, Vec::new(), Vec::new()));
+        }
+        if let Some((_, _, offsets, vectors)) = &mut run {
+            offsets.push(offset);
+            vectors.extend_from_slice(&vector);
+        }
+        batch.inner.remove(k);
+        next_id = id + 1;
+    }
+    flush(&mut run, &mut batch);
+    let mut manifest = catalog.manifest()?;
+    manifest.format_version = 3;
+    batch.manifest(&manifest)?;
+    catalog.commit(batch)?;
+    tracing::info!(
+        "upgraded the index at {} from format 2 to 3 ({blocks} signature blocks)",
         catalog.dir.display()
     );
     Ok(())

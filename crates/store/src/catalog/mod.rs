@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use codec::*;
-pub(crate) use codec::{Counters, ItemRecord};
+pub(crate) use codec::{half_to_f32, Block, Counters, ItemRecord};
 
 use crate::types::{ItemId, Manifest, FORMAT_VERSION};
 use crate::{Result, StoreError};
@@ -30,7 +30,6 @@ fn db_dir(dir: &Path) -> PathBuf {
 
 /// A decoded signature row.
 pub(crate) struct SigRow<'a> {
-    pub id: u64,
     pub item: ItemId,
     pub offset: u32,
     pub vector: &'a [f32],
@@ -59,24 +58,27 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// Opens the catalog at `dir`, upgrading a format-1 catalog to the current format.
+    /// Opens the catalog at `dir`, upgrading a catalog of an older format to the current one,
+    /// one format at a time.
     pub fn open(dir: &Path) -> Result<Catalog> {
         let catalog = Catalog {
             dir: dir.to_path_buf(),
             db: open_db(dir)?,
         };
-        match catalog.format_version()? {
-            FORMAT_VERSION => {}
-            1 => migrate::from_v1(&catalog)?,
-            found => {
-                return Err(StoreError::FormatVersion {
-                    path: dir.to_path_buf(),
-                    found,
-                    expected: FORMAT_VERSION,
-                })
+        loop {
+            match catalog.format_version()? {
+                FORMAT_VERSION => return Ok(catalog),
+                1 => migrate::from_v1(&catalog)?,
+                2 => migrate::from_v2(&catalog)?,
+                found => {
+                    return Err(StoreError::FormatVersion {
+                        path: dir.to_path_buf(),
+                        found,
+                        expected: FORMAT_VERSION,
+                    })
+                }
             }
         }
-        Ok(catalog)
     }
 
     /// The manifest's version, read alone: a manifest of another version may not parse as
@@ -175,8 +177,47 @@ impl Catalog {
             .transpose()
     }
 
-    /// Calls `f` on every signature row with an id in `ids`, in id order; each vector must
-    /// have `dim` values.
+    /// Calls `f` on every signature block holding an id in `ids`, in id order, with the
+    /// block's first signature id; each vector must have `dim` values.
+    pub fn each_block(
+        &self,
+        ids: std::ops::Range<u64>,
+        dim: usize,
+        mut f: impl FnMut(u64, Block<'_>),
+    ) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // The block holding `ids.start` may begin before it.
+        let from = match self
+            .db
+            .range(block_key(0)..=block_key(ids.start))
+            .next_back()
+        {
+            Some(kv) => {
+                let (k, _) = kv.map_err(self.db_err())?;
+                key_id(BLOCK, &k).ok_or_else(|| self.corrupt("a signature key is unreadable"))?
+            }
+            None => ids.start,
+        };
+        for kv in self.db.range(block_key(from)..block_key(ids.end)) {
+            let (k, v) = kv.map_err(self.db_err())?;
+            let first =
+                key_id(BLOCK, &k).ok_or_else(|| self.corrupt("a signature key is unreadable"))?;
+            let block = decode_block(&v, dim).ok_or_else(|| {
+                self.corrupt(format!(
+                    "the signatures from {first} are not rows of {dim} values"
+                ))
+            })?;
+            if first + block.len() as u64 > ids.start {
+                f(first, block);
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` on every signature with an id in `ids`, in id order; each vector must have
+    /// `dim` values.
     pub fn each_signature(
         &self,
         ids: std::ops::Range<u64>,
@@ -184,40 +225,20 @@ impl Catalog {
         mut f: impl FnMut(SigRow<'_>),
     ) -> Result<()> {
         let mut vector = Vec::with_capacity(dim);
-        for kv in self.db.range(sig_key(ids.start)..sig_key(ids.end)) {
-            let (k, v) = kv.map_err(self.db_err())?;
-            let id =
-                key_id(SIG, &k).ok_or_else(|| self.corrupt("a signature key is unreadable"))?;
-            vector.clear();
-            let (item, offset) = decode_sig(&v, dim, &mut vector).ok_or_else(|| {
-                self.corrupt(format!("signature {id} is not a row of {dim} values"))
-            })?;
-            f(SigRow {
-                id,
-                item,
-                offset,
-                vector: &vector,
-            });
-        }
-        Ok(())
-    }
-
-    /// Signature `sig`'s item, offset and vector (into `vector`, cleared first); `None` once
-    /// it is removed.
-    pub fn signature(
-        &self,
-        sig: u64,
-        dim: usize,
-        vector: &mut Vec<f32>,
-    ) -> Result<Option<(ItemId, u32)>> {
-        vector.clear();
-        self.get(&sig_key(sig))?
-            .map(|v| {
-                decode_sig(&v, dim, vector).ok_or_else(|| {
-                    self.corrupt(format!("signature {sig} is not a row of {dim} values"))
-                })
-            })
-            .transpose()
+        self.each_block(ids.clone(), dim, |first, block| {
+            for i in 0..block.len() {
+                let id = first + i as u64;
+                if !ids.contains(&id) {
+                    continue;
+                }
+                block.vector(i, &mut vector);
+                f(SigRow {
+                    item: block.item,
+                    offset: block.offset(i),
+                    vector: &vector,
+                });
+            }
+        })
     }
 
     /// Ids of removed signatures that a graph may still hold.
@@ -231,8 +252,9 @@ impl Catalog {
         self.db.scan_prefix(ITEM).count()
     }
 
-    pub fn count_signatures(&self) -> usize {
-        self.db.scan_prefix(SIG).count()
+    /// Live signatures: the sum over item records (never reads a signature).
+    pub fn count_signatures(&self) -> Result<usize> {
+        self.records().map(|r| r.map(|r| r.item.signatures)).sum()
     }
 
     pub fn count_tombstones(&self) -> usize {
@@ -258,21 +280,27 @@ impl Catalog {
         self.db.flush().map(drop).map_err(self.db_err())
     }
 
-    /// A batch removing every signature row and tombstone.
+    /// A batch removing every signature and tombstone.
     pub fn drop_all_signatures(&self) -> Result<Batch<'_>> {
         let mut batch = self.batch();
-        for k in self.keys(SIG).chain(self.keys(TOMB)) {
+        for k in self.keys(BLOCK).chain(self.keys(TOMB)) {
             batch.inner.remove(k?);
         }
         Ok(batch)
     }
 }
 
+const CACHE_BYTES: u64 = 64 << 20;
+
 /// Opens the database. A lock held by someone else is reported at once: latentid opens an
 /// index once per command, so a held lock means another process is using it.
 fn open_db(dir: &Path) -> Result<sled::Db> {
     sled::Config::new()
         .path(db_dir(dir))
+        // sled's page cache defaults to 1 GB; signature blocks are read in sequential scans
+        // that gain nothing from keeping them, and a large library's index must stay small in
+        // memory (benches/RESULTS.md, "A 1000-hour library").
+        .cache_capacity(CACHE_BYTES)
         .open()
         .map_err(|e| match e {
             // sled reports a held lock as an `Other` I/O error "could not acquire lock on …".
@@ -349,25 +377,20 @@ impl Batch<'_> {
         self.inner.remove(path_key(&record.item.path));
     }
 
-    /// Stores signatures `first ..` of `item`: one per offset, `vectors` row-major.
-    pub fn signatures(
-        &mut self,
-        first: u64,
-        item: ItemId,
-        offsets: &[u32],
-        vectors: &[f32],
-        dim: usize,
-    ) {
-        for (i, (&offset, v)) in offsets.iter().zip(vectors.chunks_exact(dim)).enumerate() {
+    /// Stores signatures `first ..` of `item` as one block: one per offset, `vectors`
+    /// row-major.
+    pub fn signatures(&mut self, first: u64, item: ItemId, offsets: &[u32], vectors: &[f32]) {
+        if !offsets.is_empty() {
             self.inner
-                .insert(sig_key(first + i as u64), encode_sig(item, offset, v));
+                .insert(block_key(first), encode_block(item, offsets, vectors));
         }
     }
 
-    /// Removes signature rows and leaves a tombstone for each (a graph may still hold them).
+    /// Removes an item's signatures (`sigs`: all of them, as its record says) and leaves a
+    /// tombstone for each (a search structure may still hold them).
     pub fn tombstone(&mut self, sigs: std::ops::Range<u64>) {
+        self.inner.remove(block_key(sigs.start));
         for s in sigs {
-            self.inner.remove(sig_key(s));
             self.inner.insert(tomb_key(s), &[]);
         }
     }

@@ -1,22 +1,21 @@
-//! The search graph as a cache of the catalog: what state it is in, and how it moves between
-//! states. Writers report what they did ([`GraphCache::added`], [`GraphCache::removed`],
-//! [`GraphCache::reset`]) and never touch the graph itself; the next search or flush brings
-//! it up to date in one batch ([`GraphCache::update`]), so an ingest builds its graph once.
+//! The search index ([`Ivf`]: cells of signatures, an HNSW graph over their centroids) as a
+//! cache of the catalog: what state it is in, and how it moves between states. Writers report
+//! what they did ([`GraphCache::added`], [`GraphCache::removed`], [`GraphCache::reset`]) and
+//! never touch the index itself; the next search or flush brings it up to date in one batch
+//! ([`GraphCache::update`]), so an ingest builds it once.
 
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{RwLock, RwLockWriteGuard};
 
-use super::graph::Graph;
+use super::ivf::{Ivf, Rows};
 use crate::catalog::{Catalog, Counters};
+use crate::types::Neighbour;
 use crate::{Result, StoreError};
 
 /// The graph is rebuilt from the catalog when more than this share of it is tombstoned.
 const MAX_TOMBSTONE_SHARE: f64 = 0.2;
-
-/// Signatures read from the catalog per insert batch while catching up.
-const CATCH_UP_BATCH: usize = 65_536;
 
 enum GraphState {
     /// Not read from its dump yet: a one-shot process may never need it. `written`: this
@@ -30,7 +29,7 @@ enum GraphState {
 }
 
 struct Loaded {
-    graph: Graph,
+    graph: Ivf,
     /// Removed signatures the graph still holds (the catalog's tombstones), filtered out of
     /// every search.
     dead: HashSet<u64>,
@@ -38,7 +37,7 @@ struct Loaded {
 
 impl Loaded {
     fn too_dead(&self) -> bool {
-        self.graph.points > 0
+        !self.dead.is_empty()
             && self.dead.len() as f64 > MAX_TOMBSTONE_SHARE * self.graph.points as f64
     }
 }
@@ -96,7 +95,7 @@ impl GraphCache {
     /// Every signature was dropped (a new model): an empty graph of `generation` and `dim`
     /// replaces this one; signature ids go on from `next_sig`.
     pub fn reset(&self, dim: usize, generation: u64, next_sig: u64) {
-        let mut graph = Graph::new(dim, 1024, generation);
+        let mut graph = Ivf::new(dim, generation);
         graph.high_water = next_sig;
         *self.write() = GraphState::Fresh(Loaded {
             graph,
@@ -104,12 +103,12 @@ impl GraphCache {
         });
     }
 
-    /// The `k` nearest live signature ids and their distances, or `None` when the graph must
-    /// first be brought up to date ([`GraphCache::update`]).
-    pub fn search(&self, query: &[f32], k: usize, ef: usize) -> Option<Vec<(u64, f32)>> {
+    /// The `k` nearest live signatures among those of the `nprobe` cells nearest the query,
+    /// or `None` when the index must first be brought up to date ([`GraphCache::update`]).
+    pub fn search(&self, query: &[f32], k: usize, nprobe: usize) -> Option<Vec<Neighbour>> {
         let state = self.state.read().unwrap_or_else(|e| e.into_inner());
         match &*state {
-            GraphState::Fresh(l) => Some(l.graph.search(query, k, ef, &l.dead)),
+            GraphState::Fresh(l) => Some(l.graph.search(query, k, nprobe, &l.dead)),
             _ => None,
         }
     }
@@ -163,10 +162,7 @@ impl GraphCache {
         // Should any step fail, the graph is dropped and read again from its dump next time.
         let loaded = match std::mem::replace(state, GraphState::NotLoaded { written: true }) {
             GraphState::Fresh(l) => l,
-            GraphState::Behind(mut l) => {
-                catch_up(catalog, &mut l.graph)?;
-                l
-            }
+            GraphState::Behind(l) => catch_up(catalog, l, dim, counters)?,
             GraphState::NotLoaded { .. } => self.load(catalog, dim, counters)?,
         };
         *state = GraphState::Fresh(loaded);
@@ -176,17 +172,22 @@ impl GraphCache {
         }
     }
 
-    /// The dumped graph, caught up with the catalog; rebuilt when there is no usable dump.
+    /// The dumped index, caught up with the catalog; rebuilt when there is no usable dump.
     fn load(&self, catalog: &Catalog, dim: usize, counters: &Counters) -> Result<Loaded> {
-        match Graph::load(&self.dir, counters.generation, dim) {
-            Some(mut graph) => {
-                catch_up(catalog, &mut graph)?;
-                let dead = catalog.tombstones()?.into_iter().collect();
-                Ok(Loaded { graph, dead })
+        match Ivf::load(&self.dir, counters.generation, dim, catalog)? {
+            Some(graph) => {
+                // The dump's signatures were read from the catalog, so none of them is
+                // removed; the catalog's tombstones still count towards a rebuild (which
+                // clears them).
+                let loaded = Loaded {
+                    graph,
+                    dead: catalog.tombstones()?.into_iter().collect(),
+                };
+                catch_up(catalog, loaded, dim, counters)
             }
             None => {
                 tracing::info!(
-                    "rebuilding the graph in {} from the catalog",
+                    "rebuilding the search index in {} from the catalog",
                     self.dir.display()
                 );
                 rebuild(catalog, dim, counters)
@@ -195,35 +196,39 @@ impl GraphCache {
     }
 }
 
-/// Inserts every catalog signature from the graph's high-water mark on, in parallel batches.
-fn catch_up(catalog: &Catalog, graph: &mut Graph) -> Result<()> {
-    let (from, dim) = (graph.high_water, graph.dim);
-    let mut vectors = Vec::with_capacity(CATCH_UP_BATCH * dim);
-    let mut ids = Vec::with_capacity(CATCH_UP_BATCH);
-    catalog.each_signature(from..u64::MAX, dim, |row| {
-        vectors.extend_from_slice(row.vector);
-        ids.push(row.id);
-        if ids.len() == CATCH_UP_BATCH {
-            graph.insert_batch(&vectors, &ids);
-            vectors.clear();
-            ids.clear();
-        }
-    })?;
-    graph.insert_batch(&vectors, &ids);
-    if graph.high_water > from {
+/// Adds every catalog signature from the index's high-water mark on; trains the index afresh
+/// on the whole catalog instead when it is untrained or has outgrown its centroids.
+fn catch_up(
+    catalog: &Catalog,
+    mut loaded: Loaded,
+    dim: usize,
+    counters: &Counters,
+) -> Result<Loaded> {
+    let from = loaded.graph.high_water;
+    let rows = Rows::read(catalog, from..u64::MAX, dim)?;
+    if loaded.graph.should_retrain(rows.len()) {
         tracing::info!(
-            "graph caught up from signature {from} to {}",
-            graph.high_water
+            "training the search index afresh: {} signatures in it, {} more",
+            loaded.graph.points,
+            rows.len()
+        );
+        return rebuild(catalog, dim, counters);
+    }
+    loaded.graph.insert(rows);
+    if loaded.graph.high_water > from {
+        tracing::info!(
+            "search index caught up from signature {from} to {}",
+            loaded.graph.high_water
         );
     }
-    Ok(())
+    Ok(loaded)
 }
 
-/// A graph of every live signature in the catalog; the catalog's tombstones are cleared, as
-/// the new graph holds none of the signatures they stand for.
+/// An index trained on, and holding, every live signature in the catalog; the catalog's
+/// tombstones are cleared, as the new index holds none of the signatures they stand for.
 fn rebuild(catalog: &Catalog, dim: usize, counters: &Counters) -> Result<Loaded> {
-    let mut graph = Graph::new(dim, catalog.count_signatures(), counters.generation);
-    catch_up(catalog, &mut graph)?;
+    let rows = Rows::read(catalog, 0..u64::MAX, dim)?;
+    let mut graph = Ivf::train(dim, counters.generation, rows);
     graph.high_water = graph.high_water.max(counters.next_sig);
     let mut batch = catalog.batch();
     batch.clear_tombstones(catalog.tombstones()?);

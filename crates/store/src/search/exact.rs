@@ -1,6 +1,6 @@
 //! Exact search: every live signature in one flat array, scanned in full. The answer of record
 //! that approximate search is measured against, and the cheaper answer for a process that asks
-//! a few queries and exits (loading a graph costs about as much as 4000 scans of it).
+//! a few queries and exits (loading the search index costs about as much as 100 scans of it).
 
 use std::sync::{Arc, Mutex};
 

@@ -75,6 +75,26 @@ fn items_are_stored_whole_and_listed_in_id_order(store: &dyn Store) {
     );
 }
 
+fn values_are_kept_as_half_floats(store: &dyn Store) {
+    let v = [0.1f32, 1.0 / 3.0, -2.5, 1e-3];
+    let id = added(store.add_item(item("h"), &[0], &v).unwrap());
+    let got = store.signatures(id).unwrap().1;
+    for (g, x) in got.iter().zip(v) {
+        assert_eq!(*g, half::f16::from_f32(x).to_f32());
+        assert!((g - x).abs() <= x.abs() / 1024.0, "{g} vs {x}");
+    }
+    // A query of the original values finds them at the distance the kept values are.
+    let hits = store.search(&v, 1).unwrap();
+    let hit = &hits[0];
+    let d: f32 = got
+        .iter()
+        .zip(v)
+        .map(|(g, x)| (g - x) * (g - x))
+        .sum::<f32>()
+        .sqrt();
+    assert_eq!((hit.item, hit.distance), (id, d));
+}
+
 fn the_same_content_is_stored_once(store: &dyn Store) {
     let a = store
         .add_item(item("same"), &[0], &[1.0, 2.0, 3.0, 4.0])
@@ -438,6 +458,7 @@ macro_rules! both {
 
 both!(
     items_are_stored_whole_and_listed_in_id_order,
+    values_are_kept_as_half_floats,
     the_same_content_is_stored_once,
     vectors_of_the_wrong_length_are_refused,
     search_finds_the_nearest_first,

@@ -19,12 +19,18 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The golden index of format 1 (fixtures/golden/README.md), copied: opening upgrades it.
-fn golden_v1_copy(tmp: &Path) -> PathBuf {
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/v1-audio");
-    let dir = tmp.join("v1-audio");
+/// A golden index (fixtures/golden/README.md), copied: opening upgrades it.
+fn golden_copy(tmp: &Path, name: &str) -> PathBuf {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/golden")
+        .join(name);
+    let dir = tmp.join(name);
     copy_dir(&golden, &dir);
     dir
+}
+
+fn golden_v1_copy(tmp: &Path) -> PathBuf {
+    golden_copy(tmp, "v1-audio")
 }
 
 #[test]
@@ -33,7 +39,7 @@ fn a_format_1_index_is_upgraded_and_answers_as_before() {
     let dir = golden_v1_copy(tmp.path());
     let check = |store: &SledStore| {
         let m = store.manifest();
-        assert_eq!(m.format_version, 2);
+        assert_eq!(m.format_version, FORMAT_VERSION);
         assert_eq!((m.kind, m.latent_dim), (ItemKind::Audio, 8));
         assert!(m.extra.contains_key("calibration"), "{m:?}");
         let (config, weights) = store.model().unwrap().expect("the PCA model");
@@ -65,7 +71,8 @@ fn a_format_1_index_is_upgraded_and_answers_as_before() {
         assert_eq!(store.revision(), 444 + 6 + 1);
         let (offsets, vectors) = store.signatures(2).unwrap();
         assert_eq!(offsets, (0..74).map(|i| i * 8).collect::<Vec<u32>>());
-        assert_eq!(vectors[0], 1.5749805);
+        // Stored as half floats since format 3: 11 significant bits.
+        assert_eq!(vectors[0], half_float(1.5749805));
         let q = &vectors[80..88];
         let hits = store.search(q, 3).unwrap();
         assert_eq!(
@@ -88,5 +95,59 @@ fn a_format_1_index_is_upgraded_and_answers_as_before() {
     let v = vectors_for("new", 2, 8);
     store.add_item(item("new"), &[0, 8], &v).unwrap();
     assert_eq!(store.revision(), 452);
+    assert_eq!(store.search(&v[..8], 1).unwrap()[0].item, 6);
+}
+
+/// `x` as a half float holds it (the nearest value with 11 significant bits).
+fn half_float(x: f32) -> f32 {
+    let e = x.abs().log2().floor();
+    let step = 2f32.powf(e - 10.0);
+    (x / step).round() * step
+}
+
+#[test]
+fn a_format_2_index_has_its_signatures_packed_into_blocks_and_answers_as_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = golden_copy(tmp.path(), "v2-audio");
+    let check = |store: &SledStore| {
+        let m = store.manifest();
+        assert_eq!(m.format_version, FORMAT_VERSION);
+        assert_eq!((m.kind, m.latent_dim), (ItemKind::Audio, 8));
+        assert!(m.extra.contains_key("calibration"), "{m:?}");
+        let items = store.items().unwrap();
+        assert_eq!(items.len(), 6);
+        for item in &items {
+            assert_eq!(item.signatures, 74, "{item:?}");
+            assert!(item.reconstruction.is_some(), "{item:?}");
+        }
+        let (offsets, vectors) = store.signatures(2).unwrap();
+        assert_eq!(offsets, (0..74).map(|i| i * 8).collect::<Vec<u32>>());
+        assert_eq!(vectors.len(), 74 * 8);
+        // Every value survives as its half float (format 2 held f32).
+        assert!(vectors.iter().all(|&v| v == half_float(v) || v == 0.0));
+        for (id, item) in items.iter().enumerate() {
+            let (_, v) = store.signatures(item.id).unwrap();
+            let q = &v[8 * 10..8 * 11];
+            let hits = store.search(q, 3).unwrap();
+            assert_eq!(
+                (hits[0].item, hits[0].offset, hits[0].distance),
+                (id as u64, 80, 0.0)
+            );
+            assert_eq!(hits, store.search_exact(q, 3).unwrap());
+        }
+        let stats = store.stats().unwrap();
+        assert_eq!(
+            (stats.items, stats.signatures, stats.tombstoned),
+            (6, 444, 0)
+        );
+    };
+    let store = SledStore::open(&dir).unwrap();
+    check(&store);
+    store.flush().unwrap();
+    drop(store);
+    let store = SledStore::open(&dir).unwrap();
+    check(&store);
+    let v = vectors_for("new", 2, 8);
+    store.add_item(item("new"), &[0, 8], &v).unwrap();
     assert_eq!(store.search(&v[..8], 1).unwrap()[0].item, 6);
 }

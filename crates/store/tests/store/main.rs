@@ -37,5 +37,8 @@ pub fn vectors_for(hash: &str, n: usize, dim: usize) -> Vec<f32> {
         (h ^ b as u64).wrapping_mul(1099511628211)
     });
     let mut rng = StdRng::seed_from_u64(seed);
-    (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect()
+    // Half floats, as stores keep them: what goes in comes back equal.
+    (0..n * dim)
+        .map(|_| half::f16::from_f32(rng.random_range(-1.0..1.0)).to_f32())
+        .collect()
 }

@@ -1,0 +1,41 @@
+//! Decoding straight into the spectrogram (what indexing does, so a three-hour recording is
+//! never held whole) gives exactly the spectrogram of the decoded samples.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use latentid_media::{decode_audio, decode_audio_mel, AudioParams, MelExtractor};
+
+#[test]
+fn streamed_spectrograms_equal_spectrograms_of_the_whole_track() {
+    let p = AudioParams::default();
+    let mel = MelExtractor::new(&p);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio");
+    for f in [
+        "northerners.mp3",
+        "knolls.flac",
+        "wanderer.wav",
+        "battle.ogg",
+    ] {
+        let path = dir.join(f);
+        let whole = decode_audio(&path, p.sample_rate).unwrap();
+        let streamed = decode_audio_mel(&path, &mel).unwrap();
+        assert_eq!(streamed.samples, whole.samples.len(), "{f}");
+        assert_eq!(streamed.mel, mel.compute(&whole.samples), "{f}");
+        assert_eq!(streamed.source_rate, whole.source_rate, "{f}");
+    }
+}
+
+#[test]
+fn a_stream_fed_in_odd_pieces_gives_the_same_frames() {
+    let p = AudioParams::default();
+    let mel = MelExtractor::new(&p);
+    let x: Vec<f32> = (0..200_000)
+        .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+        .collect();
+    let mut s = mel.stream();
+    for piece in x.chunks(1237) {
+        s.push(piece);
+    }
+    assert_eq!(s.finish(), mel.compute(&x));
+}
