@@ -671,7 +671,7 @@ impl MilvusStore {
         let (marker, pending) = &mut *guard;
         self.send_pending(marker, pending)?;
         let revision = writer.revision;
-        let live = self.inner.count_live_signatures();
+        let live = self.inner.count_live_signatures()?;
         let rows = self.count_rows(marker, pending)?;
         if marker.synced_revision == Some(revision) && rows == live as u64 && !pending.failed {
             return Ok(());

@@ -193,7 +193,7 @@ impl SledStore {
         self.catalog.flush()
     }
 
-    pub(crate) fn count_live_signatures(&self) -> usize {
+    pub(crate) fn count_live_signatures(&self) -> Result<usize> {
         self.catalog.count_signatures()
     }
 

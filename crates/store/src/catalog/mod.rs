@@ -30,6 +30,7 @@ fn db_dir(dir: &Path) -> PathBuf {
 
 /// A decoded signature row.
 pub(crate) struct SigRow<'a> {
+    pub id: u64,
     pub item: ItemId,
     pub offset: u32,
     pub vector: &'a [f32],
@@ -233,12 +234,33 @@ impl Catalog {
                 }
                 block.vector(i, &mut vector);
                 f(SigRow {
+                    id,
                     item: block.item,
                     offset: block.offset(i),
                     vector: &vector,
                 });
             }
         })
+    }
+
+    /// Signature `sig`'s item, offset and vector (into `vector`, cleared first); `None` once
+    /// it is removed.
+    pub fn signature(
+        &self,
+        sig: u64,
+        dim: usize,
+        vector: &mut Vec<f32>,
+    ) -> Result<Option<(ItemId, u32)>> {
+        vector.clear();
+        let mut found = None;
+        self.each_block(sig..sig + 1, dim, |first, block| {
+            let i = (sig - first) as usize;
+            if i < block.len() {
+                block.vector(i, vector);
+                found = Some((block.item, block.offset(i)));
+            }
+        })?;
+        Ok(found)
     }
 
     /// Ids of removed signatures that a graph may still hold.
