@@ -411,7 +411,11 @@ impl Batch<'_> {
     /// Removes an item's signatures (`sigs`: all of them, as its record says) and leaves a
     /// tombstone for each (a search structure may still hold them).
     pub fn tombstone(&mut self, sigs: std::ops::Range<u64>) {
-        self.inner.remove(block_key(sigs.start));
+        // An item with no signatures owns no block: the key at its `first_sig` may be the
+        // block of an item that got its ids later (after a reset every item starts there).
+        if !sigs.is_empty() {
+            self.inner.remove(block_key(sigs.start));
+        }
         for s in sigs {
             self.inner.insert(tomb_key(s), &[]);
         }

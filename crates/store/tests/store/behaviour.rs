@@ -325,6 +325,12 @@ fn a_reset_drops_every_signature_and_keeps_the_items(store: &dyn Store) {
     store.replace_signatures(b, &[0, 16], &v).unwrap();
     assert_eq!(keys(&store.search(&v[6..], 1).unwrap()), [(b, 16)]);
     assert_eq!(keys(&store.search_exact(&v[6..], 1).unwrap()), [(b, 16)]);
+    // Re-encoding the other item (it had none since the reset) leaves b's signatures alone.
+    let w = vectors_for("a6", 1, 6);
+    store.replace_signatures(a, &[8], &w).unwrap();
+    assert_eq!(store.signatures(b).unwrap(), (vec![0, 16], v.clone()));
+    assert_eq!(keys(&store.search(&v[6..], 1).unwrap()), [(b, 16)]);
+    assert_eq!(keys(&store.search(&w, 1).unwrap()), [(a, 8)]);
 }
 
 fn an_items_reconstruction_is_kept_until_a_new_model(store: &dyn Store) {
