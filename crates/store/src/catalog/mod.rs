@@ -314,9 +314,28 @@ impl Catalog {
 
 const CACHE_BYTES: u64 = 64 << 20;
 
-/// Opens the database. A lock held by someone else is reported at once: latentid opens an
+/// Opens the database. A lock held by someone else is reported within half a second: latentid opens an
 /// index once per command, so a held lock means another process is using it.
 fn open_db(dir: &Path) -> Result<sled::Db> {
+    // sled releases its file lock from a background thread a moment after the last handle is
+    // dropped, so a process that closes and reopens an index may find its own lock for a few
+    // milliseconds; another process's lock is still reported, after this grace.
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match open_db_once(dir) {
+            Err(StoreError::InUse { .. }) if waited < LOCK_GRACE => {
+                std::thread::sleep(LOCK_POLL);
+                waited += LOCK_POLL;
+            }
+            other => return other,
+        }
+    }
+}
+
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+fn open_db_once(dir: &Path) -> Result<sled::Db> {
     sled::Config::new()
         .path(db_dir(dir))
         // sled's page cache defaults to 1 GB; signature blocks are read in sequential scans

@@ -281,7 +281,16 @@ fn an_index_of_another_format_version_says_to_reindex() {
     let dir = tempfile::tempdir().unwrap();
     drop(SledStore::create(dir.path(), manifest(2)).unwrap());
     {
-        let db = sled::open(dir.path().join("catalog")).unwrap();
+        // sled lets go of the lock a moment after the store is dropped.
+        let db = (0..50)
+            .find_map(|_| {
+                let db = sled::open(dir.path().join("catalog")).ok();
+                if db.is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                db
+            })
+            .unwrap();
         let mut m: serde_json::Value =
             serde_json::from_slice(&db.get(b"m:manifest").unwrap().unwrap()).unwrap();
         m["format_version"] = serde_json::json!(FORMAT_VERSION + 1);
