@@ -267,6 +267,6 @@ impl Store for MemoryStore {
 fn as_stored(vectors: &[f32]) -> Vec<f32> {
     vectors
         .iter()
-        .map(|&x| half::f16::from_f32(x).to_f32())
+        .map(|&x| crate::catalog::as_stored(x))
         .collect()
 }

@@ -189,18 +189,23 @@ impl Block<'_> {
 
     /// Vector `i`, widened to f32, into `out` (cleared first).
     pub fn vector(&self, i: usize, out: &mut Vec<f32>) {
-        out.clear();
-        out.extend(
-            self.code(i)
-                .chunks_exact(2)
-                .map(|c| half_to_f32([c[0], c[1]])),
-        );
+        widen(self.code(i), out);
     }
 }
 
-/// One stored half float, widened: the one conversion every reported distance comes from.
-pub(crate) fn half_to_f32(bytes: [u8; 2]) -> f32 {
-    half::f16::from_le_bytes(bytes).to_f32()
+/// A stored vector's half floats (2 bytes each, LE), widened to f32 into `out` (cleared
+/// first): the one conversion every reported distance comes from.
+pub(crate) fn widen(code: &[u8], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(
+        code.chunks_exact(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()),
+    );
+}
+
+/// `x` as a store keeps it: the nearest half float, widened.
+pub(crate) fn as_stored(x: f32) -> f32 {
+    half::f16::from_f32(x).to_f32()
 }
 
 /// A block of `dim`-value vectors, or `None` when its length says otherwise.

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use codec::*;
-pub(crate) use codec::{half_to_f32, Block, Counters, ItemRecord};
+pub(crate) use codec::{as_stored, widen, Block, Counters, ItemRecord};
 
 use crate::types::{ItemId, Manifest, FORMAT_VERSION};
 use crate::{Result, StoreError};

@@ -20,7 +20,7 @@ use hnsw_rs::prelude::{AnnT, DistL2, Hnsw, HnswIo};
 use serde::{Deserialize, Serialize};
 
 use super::exact::squared_distance;
-use crate::catalog::{half_to_f32, Catalog};
+use crate::catalog::{widen, Catalog};
 use crate::types::{ItemId, Neighbour};
 use crate::Result;
 
@@ -140,11 +140,6 @@ pub(crate) struct Ivf {
     trained_for: usize,
     /// Changed since the last dump.
     pub dirty: bool,
-}
-
-fn widen(code: &[u8], out: &mut Vec<f32>) {
-    out.clear();
-    out.extend(code.chunks_exact(2).map(|c| half_to_f32([c[0], c[1]])));
 }
 
 impl Ivf {
