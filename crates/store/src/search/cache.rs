@@ -212,7 +212,14 @@ fn catch_up(
             loaded.graph.points,
             rows.len()
         );
-        return rebuild(catalog, dim, counters);
+        // The index holds every live signature below its high-water mark: holding none, the
+        // rows just read are all there are (the first build after an ingest reads them once).
+        let rows = if loaded.graph.points == 0 {
+            rows
+        } else {
+            Rows::read(catalog, 0..u64::MAX, dim)?
+        };
+        return train(catalog, dim, counters, rows);
     }
     loaded.graph.insert(rows);
     if loaded.graph.high_water > from {
@@ -227,7 +234,16 @@ fn catch_up(
 /// An index trained on, and holding, every live signature in the catalog; the catalog's
 /// tombstones are cleared, as the new index holds none of the signatures they stand for.
 fn rebuild(catalog: &Catalog, dim: usize, counters: &Counters) -> Result<Loaded> {
-    let rows = Rows::read(catalog, 0..u64::MAX, dim)?;
+    train(
+        catalog,
+        dim,
+        counters,
+        Rows::read(catalog, 0..u64::MAX, dim)?,
+    )
+}
+
+/// [`rebuild`] with every live signature already read.
+fn train(catalog: &Catalog, dim: usize, counters: &Counters, rows: Rows) -> Result<Loaded> {
     let mut graph = Ivf::train(dim, counters.generation, rows);
     graph.high_water = graph.high_water.max(counters.next_sig);
     let mut batch = catalog.batch();
