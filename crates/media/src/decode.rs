@@ -50,9 +50,8 @@ pub const MAX_CHANNELS: usize = 32;
 /// rate (12 h at 8 kHz is 1.4 GB), and a few kilobytes of crafted FLAC can declare days.
 pub const MAX_DURATION_S: f64 = 12.0 * 3600.0;
 
-/// Decodes `path` to mono at `sample_rate`. Downmixing and resampling happen packet by
-/// packet, so only the output is held in memory, never the full-rate multichannel track.
-pub fn decode_audio(path: &Path, sample_rate: u32) -> Result<Audio> {
+/// `path` opened for reading; an empty file is refused by name.
+fn open_nonempty(path: &Path) -> Result<std::fs::File> {
     let io = |source| MediaError::Io {
         path: path.to_path_buf(),
         source,
@@ -63,6 +62,13 @@ pub fn decode_audio(path: &Path, sample_rate: u32) -> Result<Audio> {
             path: path.to_path_buf(),
         });
     }
+    Ok(file)
+}
+
+/// Decodes `path` to mono at `sample_rate`. Downmixing and resampling happen packet by
+/// packet, so only the output is held in memory, never the full-rate multichannel track.
+pub fn decode_audio(path: &Path, sample_rate: u32) -> Result<Audio> {
+    let file = open_nonempty(path)?;
     decode_source(Box::new(file), path, sample_rate)
 }
 
@@ -118,16 +124,7 @@ impl AudioMel {
 /// whole, so a three-hour recording needs memory for its spectrogram (a sixteenth of its
 /// samples at the default parameters), not for its samples.
 pub fn decode_audio_mel(path: &Path, mel: &MelExtractor) -> Result<AudioMel> {
-    let io = |source| MediaError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    if file.metadata().map_err(io)?.len() == 0 {
-        return Err(MediaError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
+    let file = open_nonempty(path)?;
     let sample_rate = mel.params().sample_rate;
     let mut stream = mel.stream();
     let info = contain(path, || {
