@@ -410,20 +410,23 @@ impl MilvusStore {
         })
     }
 
+    fn collection_exists(&self, pending: &mut Pending, name: &str) -> Result<bool> {
+        let c = self.client.clone();
+        let n = name.to_string();
+        self.call(pending, "checking the collection", async move {
+            let r = c
+                .has_collection(HasCollectionRequest::builder().collection_name(n).build()?)
+                .await?;
+            Ok(r.exists())
+        })
+    }
+
     /// Drops the collection if it exists and makes it anew for the catalog's latent size.
     fn recreate_collection(&self) -> Result<()> {
         let mut guard = self.lock();
         let (marker, pending) = &mut *guard;
         let name = marker.collection.clone();
-        let c = self.client.clone();
-        let n = name.clone();
-        let exists = self.call(pending, "checking the collection", async move {
-            let r = c
-                .has_collection(HasCollectionRequest::builder().collection_name(n).build()?)
-                .await?;
-            Ok(r.exists())
-        })?;
-        if exists {
+        if self.collection_exists(pending, &name)? {
             let c = self.client.clone();
             let n = name.clone();
             self.call(pending, "dropping the old collection", async move {
@@ -451,15 +454,7 @@ impl MilvusStore {
     fn ensure_collection(&self) -> Result<()> {
         let mut guard = self.lock();
         let (marker, pending) = &mut *guard;
-        let c = self.client.clone();
-        let n = marker.collection.clone();
-        let exists = self.call(pending, "checking the collection", async move {
-            let r = c
-                .has_collection(HasCollectionRequest::builder().collection_name(n).build()?)
-                .await?;
-            Ok(r.exists())
-        })?;
-        if exists {
+        if self.collection_exists(pending, &marker.collection)? {
             self.load(marker, pending)
         } else {
             marker.synced_revision = None;
