@@ -176,27 +176,10 @@ fn thousands_of_damaged_songs_each_fail_alone_and_the_good_one_is_indexed() {
     let files = write_all(&lib, &corpus);
     let good = lib.join("good-vengeful.ogg");
     std::fs::copy(fixtures().join("audio-heldout/vengeful.ogg"), &good).unwrap();
-    let mut all = files.clone();
-    all.push(good.clone());
-    all.sort();
     assert!(files.len() >= 1_200, "{} mutants", files.len());
 
-    let run = latentid_bounded(
-        &index,
-        &[os("index"), lib.as_os_str(), os("--json")],
-        RUN_BOUND,
-        MEM_BOUND_MB,
-    );
-    let (added, failed, panics) = check_report(&run, &lib, &all, std::slice::from_ref(&good));
-    eprintln!(
-        "{} damaged songs: {added} added, {failed} failed ({panics} contained panics)",
-        files.len()
-    );
+    let failed = index_and_query(&index, &lib, &files, &good, "songs", 8);
     assert!(failed > files.len() / 2, "most of the corpus is unreadable");
-
-    let mut asked = every_nth(&files, 8);
-    asked.push(good.clone());
-    check_queries(&index, &asked, &[good]);
 }
 
 #[test]
@@ -233,24 +216,40 @@ fn hundreds_of_damaged_pictures_each_fail_alone_and_the_good_one_is_indexed() {
     let files = write_all(&lib, &corpus);
     let good = lib.join("good-hubble.gif");
     std::fs::copy(images.join("hubble.gif"), &good).unwrap();
-    let mut all = files.clone();
-    all.push(good.clone());
-    all.sort();
     assert!(files.len() >= 800, "{} mutants", files.len());
 
+    index_and_query(&index, &lib, &files, &good, "pictures", 6);
+}
+
+/// Indexes `lib` (the damaged `files` and one `good` file) into `index` within the run's time
+/// and memory bounds, checks the report (every file accounted for, each failure naming the
+/// file and the reason, the good one added) and queries every `nth` damaged file and the good
+/// one; returns how many files failed.
+fn index_and_query(
+    index: &Path,
+    lib: &Path,
+    files: &[PathBuf],
+    good: &Path,
+    what: &str,
+    nth: usize,
+) -> usize {
+    let mut all = files.to_vec();
+    all.push(good.to_path_buf());
+    all.sort();
     let run = latentid_bounded(
-        &index,
+        index,
         &[os("index"), lib.as_os_str(), os("--json")],
         RUN_BOUND,
         MEM_BOUND_MB,
     );
-    let (added, failed, panics) = check_report(&run, &lib, &all, std::slice::from_ref(&good));
+    let good = good.to_path_buf();
+    let (added, failed, panics) = check_report(&run, lib, &all, std::slice::from_ref(&good));
     eprintln!(
-        "{} damaged pictures: {added} added, {failed} failed ({panics} contained panics)",
+        "{} damaged {what}: {added} added, {failed} failed ({panics} contained panics)",
         files.len()
     );
-
-    let mut asked = every_nth(&files, 6);
+    let mut asked = every_nth(files, nth);
     asked.push(good.clone());
-    check_queries(&index, &asked, &[good]);
+    check_queries(index, &asked, &[good]);
+    failed
 }
