@@ -39,6 +39,11 @@ pub struct IndexArg {
     /// with, else local]
     #[arg(long, global = true, env = "LATENTID_BACKEND", value_parser = parse_backend)]
     pub backend: Option<latentid_store::Backend>,
+    /// Search effort: cells of ~32 stored signatures scored per query frame (default 128;
+    /// more finds more of the true nearest signatures, slower); 0 scores every signature
+    /// (exact search; local backend)
+    #[arg(long, global = true, env = "LATENTID_NPROBE")]
+    pub nprobe: Option<usize>,
     /// Machine-readable output (JSON; JSON Lines for per-item output)
     #[arg(long, global = true)]
     pub json: bool,

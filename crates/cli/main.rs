@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         )
         .init();
     latentid_index::Index::use_backend(cli.command.common().backend.clone());
+    latentid_index::Index::use_nprobe(cli.command.common().nprobe);
     match commands::run(cli.command) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::SomeFailed) => ExitCode::from(1),

@@ -15,6 +15,9 @@ use crate::{Calibration, IndexError, Result};
 /// The backend [`Index::open`] and [`Index::create`] use in this process ([`Index::use_backend`]).
 static BACKEND: RwLock<Option<Backend>> = RwLock::new(None);
 
+/// The search effort [`Index::open`] uses in this process ([`Index::use_nprobe`]).
+static NPROBE: RwLock<Option<usize>> = RwLock::new(None);
+
 /// Key of the calibration in the manifest's `extra` map.
 const CALIBRATION_KEY: &str = "calibration";
 
@@ -67,8 +70,18 @@ impl Index {
         BACKEND.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The search effort ([`SearchParams::ef`]) of every later [`Index::open`] of this
+    /// process, in place of the caller's: set once by the CLI from `--nprobe` /
+    /// `LATENTID_NPROBE`. `None` (the default) keeps the caller's.
+    pub fn use_nprobe(nprobe: Option<usize>) {
+        *NPROBE.write().unwrap_or_else(|e| e.into_inner()) = nprobe;
+    }
+
     /// Opens the index at `dir`. `search` says how searches run (see [`SearchParams`]).
-    pub fn open(dir: &Path, search: SearchParams) -> Result<Index> {
+    pub fn open(dir: &Path, mut search: SearchParams) -> Result<Index> {
+        if let Some(ef) = *NPROBE.read().unwrap_or_else(|e| e.into_inner()) {
+            search.ef = ef;
+        }
         Self::from_store(open_store(dir, Self::backend().as_ref(), search)?)
     }
 

@@ -394,16 +394,19 @@ impl Store for SledStore {
     fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Neighbour>>> {
         let dim = self.dim();
         let n = check::queries(&self.dir, dim, queries)?;
-        if self.params.exact_budget > 0 && !self.graph.is_loaded() {
-            let flat = self
-                .exact
-                .within_budget(n, self.params.exact_budget, || self.build_flat(dim))?;
-            if let Some(flat) = flat {
-                return Ok(queries
-                    .par_chunks_exact(dim)
-                    .map(|q| flat.top_k(q, k))
-                    .collect());
-            }
+        let flat = if self.params.ef == 0 {
+            Some(self.exact.flat(|| self.build_flat(dim))?)
+        } else if self.params.exact_budget > 0 && !self.graph.is_loaded() {
+            self.exact
+                .within_budget(n, self.params.exact_budget, || self.build_flat(dim))?
+        } else {
+            None
+        };
+        if let Some(flat) = flat {
+            return Ok(queries
+                .par_chunks_exact(dim)
+                .map(|q| flat.top_k(q, k))
+                .collect());
         }
         queries
             .par_chunks_exact(dim)
@@ -447,6 +450,9 @@ impl Store for SledStore {
     }
 
     fn warm(&self) -> Result<()> {
+        if self.params.ef == 0 {
+            return self.exact.flat(|| self.build_flat(self.dim())).map(drop);
+        }
         self.load_graph()
     }
 }

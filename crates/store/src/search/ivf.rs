@@ -4,7 +4,9 @@
 //! is then scored exactly. The graph holds one point per cell, not one per signature: hnsw_rs
 //! keeps ~3.4 KB per point in memory and takes ~25 µs per point to reload, which at one point
 //! per signature (14,000 per audio hour) would be 48 MB and 0.35 s per hour of music. The cells
-//! hold the signatures as half floats (64 bytes at 32 dimensions) with their ids and owners.
+//! hold the signatures as half floats (64 bytes at 32 dimensions) with their ids and owners,
+//! and are dumped whole beside the graph (a second copy of the catalog's codes on disk, ~84
+//! bytes per signature, for a load that reads files in sequence instead of the catalog).
 //!
 //! Centroids are signatures sampled evenly over the index when it is trained (the first time
 //! it is searched or flushed with signatures, and again whenever it has grown
@@ -42,6 +44,8 @@ const MAX_LAYER: usize = 16;
 const BASENAME: &str = "centroids";
 const SIDECAR: &str = "graph.json";
 const CELLS: &str = "cells.bin";
+/// The layout of [`CELLS`]: every cell's rows (see [`write_cells`]).
+const LAYOUT: u32 = 2;
 
 /// What a dump holds, written after the dump files so a half-written dump is never trusted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,6 +68,10 @@ pub(crate) struct Sidecar {
     /// over.
     #[serde(default)]
     pub files: Vec<(String, u64, u64)>,
+    /// How [`CELLS`] is laid out ([`LAYOUT`]); 0 in dumps that listed only each signature's
+    /// cell.
+    #[serde(default)]
+    pub layout: u32,
 }
 
 /// Length and content hash of a file, read in pieces.
@@ -306,9 +314,11 @@ impl Ivf {
             .ok()
     }
 
-    /// Loads the dump in `dir` if it is there, whole, and of this generation and size, with
-    /// the signatures it lists read from `catalog` (those removed since are left out); `None`
-    /// (with the reason logged) means it must be rebuilt.
+    /// Loads the dump in `dir` if it is there, whole, of this generation and size, and holding
+    /// exactly `catalog`'s live signatures below its high-water mark besides those tombstoned
+    /// since (which searches skip); `None` (with the reason logged) means it must be rebuilt.
+    /// The dump holds the cells' rows themselves, so a load reads three files in sequence and
+    /// never a signature from the catalog.
     pub fn load(
         dir: &Path,
         generation: u64,
@@ -326,12 +336,20 @@ impl Ivf {
             );
             return Ok(None);
         }
+        let started = std::time::Instant::now();
         let mut ivf = Self::new(dim, generation);
         ivf.high_water = sidecar.high_water;
         ivf.trained_for = sidecar.trained_for;
         ivf.dirty = false;
         if sidecar.cells == 0 {
             return Ok((sidecar.points == 0).then_some(ivf));
+        }
+        if sidecar.layout != LAYOUT {
+            tracing::info!(
+                "search index dump in {} has an older layout: rebuilding it",
+                dir.display()
+            );
+            return Ok(None);
         }
         if sidecar.files.is_empty() {
             tracing::info!("search index dump in {} lists no files", dir.display());
@@ -361,62 +379,45 @@ impl Ivf {
             );
             return Ok(None);
         }
-        let assignment = match std::fs::read(dir.join(CELLS)) {
-            Ok(b) if b.len() == 12 * sidecar.points => b,
-            Ok(b) => {
-                tracing::warn!(
-                    "search index dump: {} holds {} bytes, expected {}",
-                    CELLS,
-                    b.len(),
-                    12 * sidecar.points
-                );
-                return Ok(None);
-            }
+        let cells = match read_cells(&dir.join(CELLS), sidecar.cells, sidecar.points, dim) {
+            Ok(cells) => cells,
             Err(e) => {
                 tracing::warn!("search index dump in {} unreadable: {e}", dir.display());
                 return Ok(None);
             }
         };
-        ivf.coarse = Some(coarse);
-        ivf.cells = (0..sidecar.cells).map(|_| Cell::default()).collect();
-        // Both in id order: walk the assignment alongside the catalog's signatures.
-        let mut listed = assignment.chunks_exact(12).map(|r| {
-            let sig = u64::from_le_bytes(r[..8].try_into().unwrap_or_default());
-            let cell = u32::from_le_bytes(r[8..].try_into().unwrap_or_default());
-            (sig, cell as usize)
-        });
-        let mut next = listed.next();
-        let mut consistent = true;
-        catalog.each_block(0..sidecar.high_water, dim, |first, block| {
-            for i in 0..block.len() {
-                let sig = first + i as u64;
-                if sig >= sidecar.high_water {
-                    break;
-                }
-                // Signatures listed but gone from the catalog were removed: skipped.
-                while next.is_some_and(|(s, _)| s < sig) {
-                    next = listed.next();
-                }
-                match next {
-                    Some((s, c)) if s == sig && c < ivf.cells.len() => {
-                        let cell = &mut ivf.cells[c];
-                        cell.sigs.push(sig);
-                        cell.items.push(block.item);
-                        cell.offsets.push(block.offset(i));
-                        cell.codes.extend_from_slice(block.code(i));
-                        ivf.points += 1;
-                    }
-                    _ => consistent = false,
-                }
-            }
-        })?;
-        if !consistent {
+        // The dump must hold exactly the catalog's live signatures below its high-water mark
+        // once the tombstoned ones are left out: anything else (a dump older than a retrain
+        // that cleared the tombstones of signatures it still holds, say) is rebuilt.
+        let dead: HashSet<u64> = catalog.tombstones()?.into_iter().collect();
+        let held = cells
+            .iter()
+            .flat_map(|c| &c.sigs)
+            .filter(|s| !dead.contains(s))
+            .count();
+        let mut live = 0usize;
+        for record in catalog.records() {
+            let ids = record?.sig_ids();
+            live += ids.end.min(sidecar.high_water).saturating_sub(ids.start) as usize;
+        }
+        if held != live {
             tracing::warn!(
-                "search index dump in {} does not list every signature below its high-water mark",
-                dir.display()
+                "search index dump in {} holds {held} live signatures below {}, the catalog {live}",
+                dir.display(),
+                sidecar.high_water
             );
             return Ok(None);
         }
+        ivf.coarse = Some(coarse);
+        ivf.points = sidecar.points;
+        ivf.cells = cells;
+        tracing::info!(
+            "search index loaded from {}: {} signatures in {} cells, {:.2} s",
+            dir.display(),
+            ivf.points,
+            sidecar.cells,
+            started.elapsed().as_secs_f64()
+        );
         Ok(Some(ivf))
     }
 
@@ -435,17 +436,7 @@ impl Ivf {
             })?,
             None => BASENAME.to_string(),
         };
-        let mut assignment: Vec<(u64, u32)> = Vec::with_capacity(self.points);
-        for (c, cell) in self.cells.iter().enumerate() {
-            assignment.extend(cell.sigs.iter().map(|&s| (s, c as u32)));
-        }
-        assignment.sort_unstable();
-        let mut bytes = Vec::with_capacity(12 * assignment.len());
-        for (s, c) in &assignment {
-            bytes.extend_from_slice(&s.to_le_bytes());
-            bytes.extend_from_slice(&c.to_le_bytes());
-        }
-        fs_err::write(tmp.join(CELLS), bytes)?;
+        write_cells(&tmp.join(CELLS), &self.cells)?;
         let mut files = Vec::new();
         for entry in fs_err::read_dir(&tmp)? {
             let path = entry?.path();
@@ -462,10 +453,11 @@ impl Ivf {
             basename,
             generation: self.generation,
             high_water: self.high_water,
-            points: assignment.len(),
+            points: self.points,
             dim: self.dim,
             cells: self.cells.len(),
             trained_for: self.trained_for,
+            layout: LAYOUT,
             files,
         };
         let body = serde_json::to_vec_pretty(&sidecar).map_err(std::io::Error::other)?;
@@ -479,6 +471,103 @@ impl Ivf {
         self.dirty = false;
         Ok(())
     }
+}
+
+/// Writes every cell's rows to `path`, column by column so that a load reads each column of
+/// each cell in one piece: the rows per cell (u32 each), then every cell's signature ids
+/// (u64), owners (u64), offsets (u32) and half-float codes (`2 * dim` bytes), all little
+/// endian, cells in order.
+fn write_cells(path: &Path, cells: &[Cell]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, fs_err::File::create(path)?);
+    for c in cells {
+        out.write_all(&(c.sigs.len() as u32).to_le_bytes())?;
+    }
+    for c in cells {
+        c.sigs
+            .iter()
+            .try_for_each(|s| out.write_all(&s.to_le_bytes()))?;
+    }
+    for c in cells {
+        c.items
+            .iter()
+            .try_for_each(|i| out.write_all(&i.to_le_bytes()))?;
+    }
+    for c in cells {
+        c.offsets
+            .iter()
+            .try_for_each(|o| out.write_all(&o.to_le_bytes()))?;
+    }
+    for c in cells {
+        out.write_all(&c.codes)?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()
+}
+
+/// The cells [`write_cells`] wrote, read in one sequential pass; the file must hold exactly
+/// `cells` cells of `points` rows in all.
+fn read_cells(path: &Path, cells: usize, points: usize, dim: usize) -> std::io::Result<Vec<Cell>> {
+    use std::io::Read;
+    let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let file = fs_err::File::open(path)?;
+    let expected = 4 * cells as u64 + points as u64 * (8 + 8 + 4 + 2 * dim as u64);
+    let len = file.metadata()?.len();
+    if len != expected {
+        return Err(bad(format!(
+            "{} holds {len} bytes, expected {expected}",
+            path.display()
+        )));
+    }
+    let mut input = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut buf = vec![0u8; 4 * cells];
+    input.read_exact(&mut buf)?;
+    let counts: Vec<usize> = buf
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .collect();
+    if counts.iter().sum::<usize>() != points {
+        return Err(bad(format!(
+            "{}: its cells do not add up to {points} rows",
+            path.display()
+        )));
+    }
+    let mut out: Vec<Cell> = counts
+        .iter()
+        .map(|&n| Cell {
+            sigs: Vec::with_capacity(n),
+            items: Vec::with_capacity(n),
+            offsets: Vec::with_capacity(n),
+            codes: vec![0; 2 * dim * n],
+        })
+        .collect();
+    let mut column = |width: usize, push: &mut dyn FnMut(&mut Cell, &[u8])| {
+        for (cell, &n) in out.iter_mut().zip(&counts) {
+            buf.resize(width * n, 0);
+            input.read_exact(&mut buf)?;
+            push(cell, &buf);
+        }
+        std::io::Result::Ok(())
+    };
+    column(8, &mut |c, b| {
+        c.sigs
+            .extend(b.chunks_exact(8).map(|x| u64::from_le_bytes(le8(x))))
+    })?;
+    column(8, &mut |c, b| {
+        c.items
+            .extend(b.chunks_exact(8).map(|x| u64::from_le_bytes(le8(x))))
+    })?;
+    column(4, &mut |c, b| {
+        c.offsets.extend(
+            b.chunks_exact(4)
+                .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])),
+        )
+    })?;
+    column(2 * dim, &mut |c, b| c.codes.copy_from_slice(b))?;
+    Ok(out)
+}
+
+fn le8(b: &[u8]) -> [u8; 8] {
+    b.try_into().unwrap_or_default()
 }
 
 /// `work` over `0..n` split into one contiguous range per core (serially below

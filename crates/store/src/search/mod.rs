@@ -12,7 +12,7 @@ mod ivf;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SearchParams {
     /// Cells scored per query (`nprobe`, ~32 signatures each); more finds more true
-    /// neighbours, slower.
+    /// neighbours, slower. 0: every signature is scored (exact search, never the index).
     pub ef: usize,
     /// Exact (brute-force) search is used while the search index is not loaded and the work
     /// stays under this many distance computations per stored signature. Loading the index

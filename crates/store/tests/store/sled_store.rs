@@ -11,7 +11,7 @@ use latentid_store::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::{item, manifest, vectors_for};
+use crate::{copy_dir, item, manifest, vectors_for};
 
 /// A store of `items` items with `per` random signatures each.
 fn filled(dir: &Path, items: usize, per: usize, dim: usize) -> SledStore {
@@ -102,6 +102,44 @@ fn an_index_survives_closing_and_answers_the_same() {
 }
 
 #[test]
+fn search_effort_zero_is_exact_search() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path(), 300, 10, 16).flush().unwrap();
+    let reopen = |ef| {
+        SledStore::open_with(
+            dir.path(),
+            SearchParams {
+                ef,
+                ..SearchParams::default()
+            },
+        )
+        .unwrap()
+    };
+    let mut rng = StdRng::seed_from_u64(5);
+    let queries: Vec<Vec<f32>> = (0..100)
+        .map(|_| (0..16).map(|_| rng.random_range(-1.0..1.0)).collect())
+        .collect();
+    let answers = |store: &SledStore| -> Vec<Vec<Neighbour>> {
+        queries
+            .iter()
+            .map(|q| store.search(q, 10).unwrap())
+            .collect()
+    };
+    let store = reopen(1);
+    let exact: Vec<_> = queries
+        .iter()
+        .map(|q| store.search_exact(q, 10).unwrap())
+        .collect();
+    assert_ne!(
+        answers(&store),
+        exact,
+        "one cell per query should miss some"
+    );
+    drop(store);
+    assert_eq!(answers(&reopen(0)), exact);
+}
+
+#[test]
 fn removed_items_never_come_back_in_results() {
     let dir = tempfile::tempdir().unwrap();
     let store = filled(dir.path(), 40, 5, 8);
@@ -138,6 +176,9 @@ fn removed_items_never_come_back_in_results() {
     assert_eq!(store.stats().unwrap().tombstoned, 35);
     assert_eq!(store.items().unwrap().len(), 33);
     assert!(store.find_hash("item0").unwrap().is_none());
+    // The dump that still holds the removed signatures, kept to play a crash below.
+    let stale = dir.path().join("stale-graph");
+    copy_dir(&dir.path().join("graph"), &stale);
     // Two more pass a fifth: the next flush rebuilds the graph without them.
     for id in [1, 7] {
         store.remove(id).unwrap();
@@ -148,6 +189,13 @@ fn removed_items_never_come_back_in_results() {
     assert_eq!(store.stats().unwrap().tombstoned, 0);
     check(&store, &removed);
     drop(store);
+    let store = SledStore::open(dir.path()).unwrap();
+    check(&store, &removed);
+    // A crash after the rebuild cleared the tombstones but before its dump replaced the old
+    // one: the old dump holds signatures the catalog no longer has, and is not trusted.
+    drop(store);
+    std::fs::remove_dir_all(dir.path().join("graph")).unwrap();
+    std::fs::rename(&stale, dir.path().join("graph")).unwrap();
     let store = SledStore::open(dir.path()).unwrap();
     check(&store, &removed);
 }
