@@ -367,3 +367,41 @@ fn a_milvus_killed_during_index_loses_nothing_acknowledged() {
         assert_eq!(named, t.file_name(), "{a:#}");
     }
 }
+
+#[test]
+fn tune_on_milvus_leaves_no_collection_behind() {
+    let Some(program) = milvus_lite() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("milvus");
+    let server = MilvusLite::start(&program, &data);
+    let lib = fixtures().join("audio");
+    let run = on(
+        &server.backend(),
+        &tmp.path().join("unused-index"),
+        &[
+            "tune",
+            s(&lib),
+            "--to",
+            "2",
+            "--target",
+            "0.01",
+            "--budget",
+            "10",
+            "--epochs",
+            "1",
+            "--train-examples",
+            "200",
+            "--seed",
+            "1",
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    // milvus-lite keeps one folder per collection under DATA/collections.
+    let left: Vec<_> = std::fs::read_dir(data.join("collections"))
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "collections left behind: {left:?}\n{run}");
+}

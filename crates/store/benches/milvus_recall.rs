@@ -2,7 +2,7 @@
 //! upload and search speed, beside the local HNSW graph on the same signatures.
 //!
 //! `cargo bench -p latentid-store --bench milvus_recall -- --index /abs/path/to/index
-//! --backend milvus://127.0.0.1:19530 [--queries 2000] [--noise 0.1]`
+//! --backend milvus://127.0.0.1:19530 [--queries 2000] [--noise 0.1] [--ef N]`
 //!
 //! The index is copied twice under `CARGO_TARGET_TMPDIR` (never written): one copy opened with
 //! the Milvus backend (a new collection: its first open uploads every signature, timed), one
@@ -38,6 +38,9 @@ struct Args {
     /// Noise, relative to the signatures' standard deviation.
     #[arg(long, default_value_t = 0.1)]
     noise: f32,
+    /// The Milvus backend's search `ef` (default: what `SearchParams::default()` gives it).
+    #[arg(long)]
+    ef: Option<usize>,
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
@@ -76,7 +79,14 @@ fn main() -> Result<()> {
     copy_dir(&args.index, &l_dir).context("copying the index")?;
 
     let t = Instant::now();
-    let milvus = MilvusStore::open(&m_dir, Some(&address), SearchParams::default())?;
+    let params = match args.ef {
+        Some(ef) => SearchParams {
+            ef,
+            ..SearchParams::default()
+        },
+        None => SearchParams::default(),
+    };
+    let milvus = MilvusStore::open(&m_dir, Some(&address), params)?;
     let upload_s = t.elapsed().as_secs_f64();
     let local = SledStore::open(&l_dir)?;
     let t = Instant::now();
@@ -133,6 +143,7 @@ fn main() -> Result<()> {
         "backend": stats.backend,
         "queries": args.queries,
         "noise_sd": args.noise * sd,
+        "milvus_ef": params.ef,
         "milvus": {
             "upload_s": upload_s,
             "upload_signatures_per_s": stats.signatures as f64 / upload_s,

@@ -845,6 +845,43 @@ impl Drop for MilvusStore {
 }
 
 /// A client for `address`, on a runtime of its own, or an error naming the address.
+/// Drops the Milvus collection of the index at `dir` if the folder was last used with Milvus
+/// (it has a `milvus.json`); the folder itself is left alone. For indexes that are thrown
+/// away, such as the ones `tune` measures: deleting the folder alone would leave the
+/// collection on the server.
+pub fn drop_milvus_collection(dir: &Path) -> Result<()> {
+    let Some(marker) = read_marker(dir)? else {
+        return Ok(());
+    };
+    let (runtime, client) = connect(dir, &marker.address)?;
+    let name = marker.collection.clone();
+    let dropped: ::milvus::v2::prelude::Result<()> = runtime.block_on(async move {
+        let exists = client
+            .has_collection(
+                HasCollectionRequest::builder()
+                    .collection_name(name.clone())
+                    .build()?,
+            )
+            .await?
+            .exists();
+        if exists {
+            client
+                .drop_collection(
+                    DropCollectionRequest::builder()
+                        .collection_name(name)
+                        .build()?,
+                )
+                .await?;
+        }
+        Ok(())
+    });
+    dropped.map_err(|e| StoreError::Backend {
+        path: dir.to_path_buf(),
+        address: marker.address.clone(),
+        reason: format!("dropping collection {}: {e}", marker.collection),
+    })
+}
+
 fn connect(dir: &Path, address: &str) -> Result<(tokio::runtime::Runtime, ClientV2)> {
     let fail = |reason: String| StoreError::Backend {
         path: dir.to_path_buf(),

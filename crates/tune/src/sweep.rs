@@ -188,7 +188,11 @@ pub fn tune<P: TuneProgress>(
             }
             progress.row(&row);
             rows.push(row);
-            // Indexes of finished sizes are not needed again: free the disk as we go.
+            // Indexes of finished sizes are not needed again: free the disk (and, with the
+            // Milvus backend, the server's collection) as we go.
+            if let Err(e) = latentid_store::drop_milvus_collection(&dir) {
+                tracing::warn!("tune: {e}");
+            }
             let _ = std::fs::remove_dir_all(&dir);
         }
         if chosen.is_some() {
