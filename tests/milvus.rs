@@ -360,7 +360,17 @@ fn a_milvus_killed_during_index_loses_nothing_acknowledged() {
     let local = tmp.path().join("local");
     copy_dir(&index, &local);
     let clips = clips(tmp.path());
-    let answers = same(&(backend, index), &local, &query_args(&clips));
+    // The same matches; after a restart milvus-lite may search a segment its index does not
+    // cover yet by brute force, so the evidence behind lower candidates can differ slightly.
+    let args = query_args(&clips);
+    let answers = on(&backend, &index, &args).json_lines();
+    let twin = on("local", &local, &args).json_lines();
+    assert_eq!(answers.len(), tracks.len(), "one answer per clip");
+    assert_eq!(twin.len(), tracks.len(), "one answer per clip");
+    for (m, l) in answers.iter().zip(&twin) {
+        assert_eq!(m["match"]["path"], l["match"]["path"], "{m:#}\n{l:#}");
+        assert_eq!(m["match"]["offset_s"], l["match"]["offset_s"], "{m:#}\n{l:#}");
+    }
     for (a, t) in answers.iter().zip(&tracks) {
         // The first tracks were indexed from their copies.
         let named = Path::new(a["match"]["path"].as_str().unwrap_or_default()).file_name();
