@@ -5,19 +5,7 @@ use std::path::{Path, PathBuf};
 
 use latentid_store::*;
 
-use crate::{item, vectors_for};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
+use crate::{copy_dir, item, vectors_for};
 
 /// A golden index (fixtures/golden/README.md), copied: opening upgrades it.
 fn golden_copy(tmp: &Path, name: &str) -> PathBuf {

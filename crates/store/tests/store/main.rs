@@ -8,6 +8,8 @@ mod behaviour;
 mod golden;
 mod sled_store;
 
+use std::path::Path;
+
 use latentid_store::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -41,4 +43,17 @@ pub fn vectors_for(hash: &str, n: usize, dim: usize) -> Vec<f32> {
     (0..n * dim)
         .map(|_| half::f16::from_f32(rng.random_range(-1.0..1.0)).to_f32())
         .collect()
+}
+
+/// Copies the folder `from` to `to`, recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
 }
