@@ -32,11 +32,19 @@ long)
     # An index with a model: the fixtures, tiny training.
     LATENTID_LOG=error $bin index fixtures/audio --index "$work/base" --epochs 12 --train-examples 1500 --seed 1 --json >/dev/null
     # 44.1 kHz stereo MP3s made by looping the fixture songs: the common case of a DJ set.
-    ls fixtures/audio/* | sed "s|^|file '$PWD/|; s|\$|'|" > "$work/list.txt"
+    # The fixtures are of several codecs, which ffmpeg's concat demuxer cannot join: each is
+    # made a WAV first, and their concatenation is looped.
+    i=0
+    for f in fixtures/audio/*; do
+        ffmpeg -loglevel error -i "$f" -ac 2 -ar 44100 -c:a pcm_s16le "$work/part$i.wav"
+        echo "file '$work/part$i.wav'" >> "$work/list.txt"
+        i=$((i + 1))
+    done
+    ffmpeg -loglevel error -f concat -safe 0 -i "$work/list.txt" -c copy "$work/loop.wav"
     for spec in "5min 300" "3h 10800"; do
         set -- $spec
-        ffmpeg -loglevel error -stream_loop -1 -f concat -safe 0 -i "$work/list.txt" -t "$2" \
-            -ac 2 -ar 44100 -c:a libmp3lame -b:a 128k "$work/$1.mp3"
+        ffmpeg -loglevel error -stream_loop -1 -i "$work/loop.wav" -t "$2" \
+            -c:a libmp3lame -b:a 128k "$work/$1.mp3"
         rm -rf "$work/idx-$1"; cp -r "$work/base" "$work/idx-$1"
         /usr/bin/time -f "$1 ($(du -h "$work/$1.mp3" | cut -f1)): %e s, peak RSS %M KB" \
             env LATENTID_LOG=error $bin index "$work/$1.mp3" --index "$work/idx-$1" --json 2>&1 >/dev/null | tail -1

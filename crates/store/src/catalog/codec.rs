@@ -17,6 +17,9 @@ pub(crate) const MANIFEST: &[u8] = b"m:manifest";
 pub(crate) const MODEL_CONFIG: &[u8] = b"m:model_config";
 pub(crate) const MODEL_WEIGHTS: &[u8] = b"m:model_weights";
 pub(crate) const COUNTERS: &[u8] = b"m:counters";
+/// Commits applied to the catalog so far (u64 BE; absent before the first commit that wrote
+/// it): checked against the seal file ([`super::seal`]) when the catalog is opened.
+pub(crate) const COMMITS: &[u8] = b"m:commits";
 
 pub(crate) const ITEM: &[u8] = b"i:";
 const HASH: &[u8] = b"h:";

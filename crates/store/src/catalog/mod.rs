@@ -6,8 +6,10 @@
 
 mod codec;
 mod migrate;
+mod seal;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -22,6 +24,8 @@ pub(crate) struct Catalog {
     /// The index directory (the database is in `catalog/` under it), for messages.
     dir: PathBuf,
     db: sled::Db,
+    /// Commits applied so far (`m:commits`); held through each commit, which bumps it.
+    commits: Mutex<u64>,
 }
 
 fn db_dir(dir: &Path) -> PathBuf {
@@ -48,9 +52,16 @@ impl Catalog {
             path: dir.to_path_buf(),
             source,
         })?;
+        let db = open_db(dir)?;
+        // A seal left by a catalog that was deleted: this one starts counting afresh.
+        seal::remove(&seal::path(&db_dir(dir))).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let catalog = Catalog {
             dir: dir.to_path_buf(),
-            db: open_db(dir)?,
+            db,
+            commits: Mutex::new(0),
         };
         let mut batch = catalog.batch();
         batch.manifest(manifest)?;
@@ -60,12 +71,17 @@ impl Catalog {
     }
 
     /// Opens the catalog at `dir`, upgrading a catalog of an older format to the current one,
-    /// one format at a time.
+    /// one format at a time. A catalog that holds fewer commits than its seal records has
+    /// lost writes to a damaged file: it is refused.
     pub fn open(dir: &Path) -> Result<Catalog> {
-        let catalog = Catalog {
+        let mut catalog = Catalog {
             dir: dir.to_path_buf(),
             db: open_db(dir)?,
+            commits: Mutex::new(0),
         };
+        let held = catalog.held_commits()?;
+        catalog.commits = Mutex::new(held);
+        catalog.check_seal(held)?;
         loop {
             match catalog.format_version()? {
                 FORMAT_VERSION => return Ok(catalog),
@@ -78,6 +94,36 @@ impl Catalog {
                         expected: FORMAT_VERSION,
                     })
                 }
+            }
+        }
+    }
+
+    /// The commits the catalog holds (0 for one written before they were counted).
+    fn held_commits(&self) -> Result<u64> {
+        self.get(COMMITS)?
+            .map(|v| {
+                decode_id_value(&v).ok_or_else(|| self.corrupt("the commit count is unreadable"))
+            })
+            .transpose()
+            .map(|n| n.unwrap_or(0))
+    }
+
+    /// Refuses a catalog that holds fewer commits than its seal records.
+    fn check_seal(&self, held: u64) -> Result<()> {
+        match seal::read(&seal::path(&db_dir(&self.dir))) {
+            Ok(Some(sealed)) if sealed > held => Err(self.corrupt(format!(
+                "its catalog has lost writes: {sealed} were made, it holds {held}; a file \
+                 under {} was damaged or truncated",
+                db_dir(&self.dir).display()
+            ))),
+            Ok(_) => Ok(()),
+            Err(reason) => {
+                tracing::warn!(
+                    "the index at {} cannot check that its catalog is whole ({reason}); the \
+                     next write records a new seal",
+                    self.dir.display()
+                );
+                Ok(())
             }
         }
     }
@@ -292,10 +338,29 @@ impl Catalog {
         }
     }
 
-    /// Applies `batch` atomically and flushes it to disk before returning.
-    pub fn commit(&self, batch: Batch<'_>) -> Result<()> {
+    /// Applies `batch` atomically and flushes it to disk before returning; then seals the
+    /// new commit count ([`seal`]).
+    pub fn commit(&self, mut batch: Batch<'_>) -> Result<()> {
+        let mut commits = self.commits();
+        let next = *commits + 1;
+        batch.inner.insert(COMMITS, &id_value(next));
         self.db.apply_batch(batch.inner).map_err(self.db_err())?;
-        self.flush()
+        self.flush()?;
+        *commits = next;
+        // The commit is durable: a seal that cannot be written stays behind the catalog, which
+        // only means the damage it guards against goes unnoticed until the next one is.
+        if let Err(e) = seal::write(&seal::path(&db_dir(&self.dir)), next) {
+            tracing::warn!(
+                "the index at {}: could not record its commit count ({e})",
+                self.dir.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn commits(&self) -> MutexGuard<'_, u64> {
+        // A commit that panicked left the count as it was, or bumped once durable.
+        self.commits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn flush(&self) -> Result<()> {

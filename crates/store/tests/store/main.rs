@@ -45,7 +45,7 @@ pub fn vectors_for(hash: &str, n: usize, dim: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Copies a folder and everything under it.
+/// Copies the folder `from` to `to`, recursively.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
