@@ -33,34 +33,15 @@ grep -E "Elapsed|Maximum resident" "$work/big.index.time"
 "$bin" stats --index "$work/big" --json > "$work/big.stats.json"
 cat "$work/big.stats.json"
 
-# The evaluation's queries (in the library, all conditions) on both.
-python3 - "$bin" "$eval_a" "$work" <<'PY'
-import csv, json, subprocess, sys, time
-from pathlib import Path
-bin, eval_a, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-truth = {r["query"]: r for r in csv.DictReader(open(eval_a / "truth.csv"))}
-queries = sorted(q for q, r in truth.items() if r["in_library"] == "1")
-out = {}
-for name in ["small", "big"]:
-    top = named = 0
-    t0 = time.perf_counter()
-    with open(work / f"{name}.answers.jsonl", "w") as raw:
-        for i in range(0, len(queries), 200):
-            chunk = [str(eval_a / "queries" / q) for q in queries[i:i + 200]]
-            p = subprocess.run([bin, "query", *chunk, "--index", str(work / name), "--json", "--top", "3"],
-                               capture_output=True, text=True)
-            raw.write(p.stdout)
-            for line in p.stdout.splitlines():
-                r = json.loads(line)
-                want = truth[Path(r["query"]).name]["track"]
-                c = (r.get("candidates") or [None])[0]
-                top += bool(c) and Path(c["path"]).name == want
-                named += bool(r.get("match")) and Path(r["match"]["path"]).name == want
-    out[name] = {"queries": len(queries), "top1": 100 * top / len(queries),
-                 "named": 100 * named / len(queries), "seconds": time.perf_counter() - t0}
-    print(name, out[name], flush=True)
-json.dump(out, open(work / "accuracy.json", "w"), indent=1)
-PY
+# The evaluation's queries (in the library, all conditions) on both; the big one again at a
+# higher search effort, to tell what the search misses from what the larger library costs.
+for name in small big; do
+    benches/store/scale_queries.py "$bin" "$eval_a" "$work/$name" "$work/$name.answers.jsonl"
+done | tee "$work/accuracy.jsonl"
+for nprobe in 128 512; do
+    benches/store/scale_queries.py "$bin" "$eval_a" "$work/big" "$work/big-nprobe$nprobe.answers.jsonl" \
+        --nprobe $nprobe --every 3
+done | tee -a "$work/accuracy.jsonl"
 
 # Recall@10 against exact search, speed, load time and memory with the index loaded.
 cargo bench -p latentid-store --bench store -- --real "$root/$work/big"
