@@ -369,7 +369,10 @@ fn a_milvus_killed_during_index_loses_nothing_acknowledged() {
     assert_eq!(twin.len(), tracks.len(), "one answer per clip");
     for (m, l) in answers.iter().zip(&twin) {
         assert_eq!(m["match"]["path"], l["match"]["path"], "{m:#}\n{l:#}");
-        assert_eq!(m["match"]["offset_s"], l["match"]["offset_s"], "{m:#}\n{l:#}");
+        assert_eq!(
+            m["match"]["offset_s"], l["match"]["offset_s"],
+            "{m:#}\n{l:#}"
+        );
     }
     for (a, t) in answers.iter().zip(&tracks) {
         // The first tracks were indexed from their copies.
