@@ -174,15 +174,12 @@ impl GraphCache {
 
     /// The dumped index, caught up with the catalog; rebuilt when there is no usable dump.
     fn load(&self, catalog: &Catalog, dim: usize, counters: &Counters) -> Result<Loaded> {
-        match Ivf::load(&self.dir, counters.generation, dim, catalog)? {
+        // The dump may hold signatures removed since it was written: their tombstones hide
+        // them from searches and count towards a rebuild (which clears them).
+        let dead: HashSet<u64> = catalog.tombstones()?.into_iter().collect();
+        match Ivf::load(&self.dir, counters.generation, dim, catalog, &dead)? {
             Some(graph) => {
-                // The dump's signatures were read from the catalog, so none of them is
-                // removed; the catalog's tombstones still count towards a rebuild (which
-                // clears them).
-                let loaded = Loaded {
-                    graph,
-                    dead: catalog.tombstones()?.into_iter().collect(),
-                };
+                let loaded = Loaded { graph, dead };
                 catch_up(catalog, loaded, dim, counters)
             }
             None => {

@@ -316,8 +316,9 @@ impl Ivf {
     }
 
     /// Loads the dump in `dir` if it is there, whole, of this generation and size, and holding
-    /// exactly `catalog`'s live signatures below its high-water mark besides those tombstoned
-    /// since (which searches skip); `None` (with the reason logged) means it must be rebuilt.
+    /// exactly `catalog`'s live signatures below its high-water mark besides those in `dead`
+    /// (the catalog's tombstones, which searches skip); `None` (with the reason logged) means
+    /// it must be rebuilt.
     /// The dump holds the cells' rows themselves, so a load reads three files in sequence and
     /// never a signature from the catalog.
     pub fn load(
@@ -325,6 +326,7 @@ impl Ivf {
         generation: u64,
         dim: usize,
         catalog: &Catalog,
+        dead: &HashSet<u64>,
     ) -> Result<Option<Self>> {
         let Some(sidecar) = Self::sidecar(dir) else {
             return Ok(None);
@@ -356,7 +358,13 @@ impl Ivf {
             tracing::info!("search index dump in {} lists no files", dir.display());
             return Ok(None);
         }
-        for (name, len, hash) in &sidecar.files {
+        // The cells, the largest file by far, are checked as they are read.
+        let Some(&(_, _, cells_hash)) = sidecar.files.iter().find(|(name, ..)| name == CELLS)
+        else {
+            tracing::info!("search index dump in {} lists no {CELLS}", dir.display());
+            return Ok(None);
+        };
+        for (name, len, hash) in sidecar.files.iter().filter(|(name, ..)| name != CELLS) {
             match fingerprint(&dir.join(name)) {
                 Ok(f) if f == (*len, *hash) => {}
                 found => {
@@ -380,7 +388,11 @@ impl Ivf {
             );
             return Ok(None);
         }
-        let cells = match read_cells(&dir.join(CELLS), sidecar.cells, sidecar.points, dim) {
+        let cells = match read_cells(
+            &dir.join(CELLS),
+            (sidecar.cells, sidecar.points, dim),
+            cells_hash,
+        ) {
             Ok(cells) => cells,
             Err(e) => {
                 tracing::warn!("search index dump in {} unreadable: {e}", dir.display());
@@ -390,7 +402,6 @@ impl Ivf {
         // The dump must hold exactly the catalog's live signatures below its high-water mark
         // once the tombstoned ones are left out: anything else (a dump older than a retrain
         // that cleared the tombstones of signatures it still holds, say) is rebuilt.
-        let dead: HashSet<u64> = catalog.tombstones()?.into_iter().collect();
         let held = cells
             .iter()
             .flat_map(|c| &c.sigs)
@@ -506,8 +517,14 @@ fn write_cells(path: &Path, cells: &[Cell]) -> std::io::Result<()> {
 }
 
 /// The cells [`write_cells`] wrote, read in one sequential pass; the file must hold exactly
-/// `cells` cells of `points` rows in all.
-fn read_cells(path: &Path, cells: usize, points: usize, dim: usize) -> std::io::Result<Vec<Cell>> {
+/// `cells` cells of `points` rows of `dim` values in all, and hash to `hash` as
+/// [`fingerprint`] hashes it.
+fn read_cells(
+    path: &Path,
+    (cells, points, dim): (usize, usize, usize),
+    hash: u64,
+) -> std::io::Result<Vec<Cell>> {
+    use std::hash::Hasher;
     use std::io::Read;
     let bad = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
     let file = fs_err::File::open(path)?;
@@ -520,8 +537,10 @@ fn read_cells(path: &Path, cells: usize, points: usize, dim: usize) -> std::io::
         )));
     }
     let mut input = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
     let mut buf = vec![0u8; 4 * cells];
     input.read_exact(&mut buf)?;
+    hasher.write(&buf);
     let counts: Vec<usize> = buf
         .chunks_exact(4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
@@ -545,6 +564,7 @@ fn read_cells(path: &Path, cells: usize, points: usize, dim: usize) -> std::io::
         for (cell, &n) in out.iter_mut().zip(&counts) {
             buf.resize(width * n, 0);
             input.read_exact(&mut buf)?;
+            hasher.write(&buf);
             push(cell, &buf);
         }
         std::io::Result::Ok(())
@@ -564,6 +584,9 @@ fn read_cells(path: &Path, cells: usize, points: usize, dim: usize) -> std::io::
         )
     })?;
     column(2 * dim, &mut |c, b| c.codes.copy_from_slice(b))?;
+    if hasher.finish() != hash {
+        return Err(bad(format!("{} does not hash as written", path.display())));
+    }
     Ok(out)
 }
 
