@@ -536,11 +536,13 @@ fn read_cells(
             path.display()
         )));
     }
-    let mut input = std::io::BufReader::with_capacity(1 << 20, file);
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let hashing = Hashing {
+        inner: file,
+        hasher: std::collections::hash_map::DefaultHasher::new(),
+    };
+    let mut input = std::io::BufReader::with_capacity(1 << 20, hashing);
     let mut buf = vec![0u8; 4 * cells];
     input.read_exact(&mut buf)?;
-    hasher.write(&buf);
     let counts: Vec<usize> = buf
         .chunks_exact(4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
@@ -564,7 +566,6 @@ fn read_cells(
         for (cell, &n) in out.iter_mut().zip(&counts) {
             buf.resize(width * n, 0);
             input.read_exact(&mut buf)?;
-            hasher.write(&buf);
             push(cell, &buf);
         }
         std::io::Result::Ok(())
@@ -584,10 +585,26 @@ fn read_cells(
         )
     })?;
     column(2 * dim, &mut |c, b| c.codes.copy_from_slice(b))?;
-    if hasher.finish() != hash {
+    // Every byte of the file has been read (its length is the one expected), so hashed.
+    if input.into_inner().hasher.finish() != hash {
         return Err(bad(format!("{} does not hash as written", path.display())));
     }
     Ok(out)
+}
+
+/// A reader that hashes what passes through it, as [`fingerprint`] hashes a file.
+struct Hashing<R> {
+    inner: R,
+    hasher: std::collections::hash_map::DefaultHasher,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::hash::Hasher;
+        let n = self.inner.read(buf)?;
+        self.hasher.write(&buf[..n]);
+        Ok(n)
+    }
 }
 
 fn le8(b: &[u8]) -> [u8; 8] {
