@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hostile input and faults at bench scale (issue 18); CI runs the same tests smaller.
 #   1. the bad-input corpus: LATENTID_BAD_PER_SOURCE mutants per fixture (CI: 200 audio, 130 images)
-#   2. kills: LATENTID_KILLS SIGKILLs per writer (CI: 2-3)
+#   2. kills: until LATENTID_KILLS SIGKILLs per writer have landed (CI: 2)
 #   3. long input: peak RSS of `latentid index` on a 3-hour recording against a 5-minute one
 # Usage: benches/hostile/run.sh [corpus|kills|long ...]   (default: all three)
 # Figures go to benches/RESULTS.md by hand (section "Hostile input and faults").
@@ -22,7 +22,7 @@ kills)
     echo "== kills, ${LATENTID_KILLS:=20} per writer"
     LATENTID_KILLS=$LATENTID_KILLS /usr/bin/time -f '%e s' \
         nice cargo test --test cli hostile::faults::killing -- --nocapture --test-threads 1 2>&1 |
-        grep -E 'runs killed|test result|panicked|lost|^test |[0-9.]+ s$' ;;
+        grep -E 'kills landed|test result|panicked|lost|^test |[0-9.]+ s$' ;;
 long)
     echo "== long input: peak RSS of indexing a 5-minute and a 3-hour recording"
     nice cargo build --bin latentid 2>&1 | tail -1

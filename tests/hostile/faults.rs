@@ -208,40 +208,63 @@ fn os_args(v: &[&str]) -> Vec<OsString> {
     v.iter().map(OsString::from).collect()
 }
 
-/// Kills `args` at `n` random moments over its run, each on a fresh copy of the base index,
-/// and checks the index after each; then lets the writer finish on the last copy.
-fn kill_writer(name: &str, args: &[OsString], n: usize, seed: u64, retrains: bool) {
+/// Kills `latentid ARGS` at random moments over its run, each time on a fresh index made by
+/// `prepare`, until `n` SIGKILLs have landed (a run that finishes before its moment is not a
+/// kill; it is checked all the same, and at most `2n + 2` rounds are tried); `check` runs
+/// after each. Returns the kills that landed and the rounds run, and prints them.
+fn kill_rounds(
+    name: &str,
+    prepare: &dyn Fn(&Path) -> PathBuf,
+    args: &[OsString],
+    n: usize,
+    seed: u64,
+    check: &dyn Fn(&Path, &str),
+) -> (usize, usize) {
     let tmp = tempfile::tempdir().unwrap();
-    let (_, _, acked) = base();
-    let t = duration_of(&own_base, args, tmp.path());
+    let t = duration_of(prepare, args, tmp.path());
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut killed = 0;
-    for round in 0..n {
-        let dir = tmp.path().join(format!("round{round}"));
-        let index = own_base(&dir);
+    let (mut killed, mut rounds) = (0, 0);
+    while killed < n && rounds < 2 * n + 2 {
+        let dir = tmp.path().join(format!("round{rounds}"));
+        let index = prepare(&dir);
         let after = t.mul_f64(rng.random_range(0.02..1.0));
-        if run_and_kill(&index, args, after, &dir.join("run")) {
-            killed += 1;
-        }
-        let when = format!("{name} killed after {after:?} of {t:?}");
-        if retrains {
-            check_after_retrain_kill(&index, acked, &when);
+        let landed = run_and_kill(&index, args, after, &dir.join("run"));
+        killed += usize::from(landed);
+        rounds += 1;
+        let what = if landed {
+            "killed"
         } else {
-            check_after_kill(&index, acked, &when);
+            "finished before its kill"
+        };
+        check(&index, &format!("{name} {what} at {after:?} of {t:?}"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    eprintln!("{name}: {killed} kills landed in {rounds} runs (a run takes {t:?}); nothing lost");
+    (killed, rounds)
+}
+
+/// Kills a writer that works on a copy of the base index; after each kill the index is
+/// checked, the writer runs again to completion, and the index is checked again.
+fn kill_writer(name: &str, args: &[OsString], n: usize, seed: u64, retrains: bool) {
+    let (_, _, acked) = base();
+    let check = |index: &Path, when: &str| {
+        if retrains {
+            check_after_retrain_kill(index, acked, when);
+        } else {
+            check_after_kill(index, acked, when);
         }
         // The writer runs again to completion on what the kill left.
         let run = latentid(
-            &index,
+            index,
             &args.iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>(),
         );
         assert!(
             run.code == 0 || run.code == 1,
             "{when}, then run again\n{run}"
         );
-        check_after_kill(&index, acked, &format!("{when}, then run again"));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    eprintln!("{name}: {killed} of {n} runs killed (a run takes {t:?})");
+        check_after_kill(index, acked, &format!("{when}, then run again"));
+    };
+    kill_rounds(name, &own_base, args, n, seed, &check);
 }
 
 #[test]
@@ -254,7 +277,7 @@ fn killing_index_while_it_adds_songs_loses_nothing() {
         lib.clone().into_os_string(),
         "--json".into(),
     ];
-    kill_writer("index (adding)", &args, kills(3), 1, false);
+    kill_writer("index (adding)", &args, kills(2), 1, false);
     // After a completed run the new songs are stored and answer too.
     let dir = tmp.path().join("done");
     let index = own_base(&dir);
@@ -278,26 +301,18 @@ fn killing_index_retrain_loses_nothing() {
         "--seed",
         "3",
     ]));
-    kill_writer("index --retrain", &args, kills(3), 2, true);
+    kill_writer("index --retrain", &args, kills(2), 2, true);
 }
 
 #[test]
 fn killing_remove_loses_nothing_but_what_it_removed() {
-    let tmp = tempfile::tempdir().unwrap();
     let (_, _, songs) = base();
-    let mut rng = StdRng::seed_from_u64(3);
     let args = os_args(&["remove", s(&songs[1]), s(&songs[2]), "--json"]);
-    let t = duration_of(&own_base, &args, tmp.path());
     let keep = [songs[0].clone(), songs[3].clone()];
-    for round in 0..kills(3) {
-        let dir = tmp.path().join(format!("round{round}"));
-        let index = own_base(&dir);
-        let after = t.mul_f64(rng.random_range(0.02..1.0));
-        run_and_kill(&index, &args, after, &dir.join("run"));
-        let when = format!("remove killed after {after:?} of {t:?}");
-        check_after_kill(&index, &keep, &when);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
+    let check = |index: &Path, when: &str| {
+        check_after_kill(index, &keep, when);
+    };
+    kill_rounds("remove", &own_base, &args, kills(2), 3, &check);
 }
 
 #[test]
@@ -336,29 +351,22 @@ fn killing_the_first_index_leaves_no_index_or_one_that_finishes() {
         std::fs::create_dir_all(dir).unwrap();
         dir.join("index")
     };
-    let t = duration_of(&fresh, &args, tmp.path());
-    let mut rng = StdRng::seed_from_u64(5);
-    for round in 0..kills(3) {
-        let dir = tmp.path().join(format!("round{round}"));
-        let index = fresh(&dir);
-        let after = t.mul_f64(rng.random_range(0.02..1.0));
-        run_and_kill(&index, &args, after, &dir.join("run"));
-        let when = format!("first index killed after {after:?} of {t:?}");
+    let check = |index: &Path, when: &str| {
         // Nothing was acknowledged: the index is absent, or opens (perhaps empty).
-        let st = latentid(&index, &["stats", "--json"]);
+        let st = latentid(index, &["stats", "--json"]);
         assert!(
             st.code == 0 || st.stderr.contains("no index at"),
             "{when}: the index must open or be absent\n{st}"
         );
         // Indexing again finishes the job.
         let run = latentid(
-            &index,
+            index,
             &args.iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>(),
         );
         assert_eq!(run.code, 0, "{when}, then run again\n{run}");
-        check_after_kill(&index, &songs, &format!("{when}, then run again"));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
+        check_after_kill(index, &songs, &format!("{when}, then run again"));
+    };
+    kill_rounds("index (first run)", &fresh, &args, kills(2), 5, &check);
 }
 
 #[test]
