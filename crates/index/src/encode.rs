@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use latentid_media::{
-    contain, decode_audio, decode_audio_mel, image_views, is_silent_patch, load_image, patch_count,
-    patches_in, Audio, DynamicImage, MediaError, Mel, Tags, View,
+    contain, decode_audio, decode_audio_frames, image_views, is_silent_patch, load_image, Audio,
+    DynamicImage, MediaError, Patch, PatchCutter, Tags, View,
 };
 use latentid_model::{Encoded, Model, ModelError};
 use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem, Reconstruction, StoreError};
@@ -84,39 +84,93 @@ impl Index {
         samples: &[f32],
         hop_frames: usize,
     ) -> std::result::Result<Clip, ModelError> {
-        self.mel_clip_with(model, &self.mel.compute(samples), hop_frames)
+        let mut cutter = PatchCutter::new(&self.features().audio, hop_frames);
+        cutter.push(&self.mel.compute(samples).data);
+        let mut clip = Clip::default();
+        self.encode_ready(model, &mut cutter, 0, &mut clip)?;
+        Ok(clip)
     }
 
-    /// [`Index::encode_clip`] from a spectrogram, cut and encoded [`PATCH_CHUNK`] patches at
-    /// a time: a three-hour recording never has all its patches in memory at once.
-    fn mel_clip_with(
+    /// Encodes the audible patches `cutter` has ready into `clip`, [`PATCH_CHUNK`] at a time,
+    /// leaving up to `leave` of them (fewer than a chunk) for when more frames arrive.
+    fn encode_ready(
         &self,
         model: &Model,
-        mel: &Mel,
-        hop_frames: usize,
-    ) -> std::result::Result<Clip, ModelError> {
-        let p = &self.features().audio;
-        let count = patch_count(mel, p, hop_frames);
-        let mut clip = Clip::default();
-        let mut inputs = Vec::new();
-        for first in (0..count).step_by(PATCH_CHUNK) {
-            let patches: Vec<_> = patches_in(mel, p, hop_frames, first..first + PATCH_CHUNK)
+        cutter: &mut PatchCutter,
+        leave: usize,
+        clip: &mut Clip,
+    ) -> std::result::Result<(), ModelError> {
+        while cutter.ready() > leave {
+            let patches: Vec<Patch> = cutter
+                .cut(PATCH_CHUNK)
                 .into_iter()
                 .filter(|q| !is_silent_patch(&q.data))
                 .collect();
             if patches.is_empty() {
                 continue;
             }
-            inputs.clear();
-            for q in &patches {
-                inputs.extend_from_slice(&q.data);
-            }
+            let inputs: Vec<f32> = patches
+                .iter()
+                .flat_map(|q| q.data.iter().copied())
+                .collect();
             let enc = model.encode(&inputs)?;
             clip.recon_error.extend(relative_errors(&enc));
             clip.frames.extend(patches.iter().map(|q| q.frame as u32));
             clip.codes.extend(enc.codes);
         }
-        Ok(clip)
+        Ok(())
+    }
+
+    /// Decodes an audio file and encodes its patches as its spectrogram's frames arrive:
+    /// neither the samples nor the spectrogram are held whole, so memory grows with the
+    /// signatures only (a three-hour recording is indexed in about the memory of a song).
+    fn encode_audio_file(
+        &self,
+        model: &Model,
+        path: &Path,
+    ) -> std::result::Result<EncodedFile, FileError> {
+        let hop_frames = self.features().index_hop_frames;
+        let mut cutter = PatchCutter::new(&self.features().audio, hop_frames);
+        let mut clip = Clip::default();
+        let mut failed = None;
+        let info = decode_audio_frames(path, &self.mel, &mut |frames| {
+            cutter.push(frames);
+            if failed.is_none() && cutter.ready() >= PATCH_CHUNK {
+                failed = self
+                    .encode_ready(model, &mut cutter, PATCH_CHUNK - 1, &mut clip)
+                    .err();
+            }
+        })?;
+        let model_err = |source| FileError::Model {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(e) = failed {
+            return Err(model_err(e));
+        }
+        self.encode_ready(model, &mut cutter, 0, &mut clip)
+            .map_err(model_err)?;
+        if clip.is_empty() {
+            let p = &self.features().audio;
+            if info.samples < p.patch_samples() {
+                return Err(FileError::Media(MediaError::TooShort {
+                    path: path.to_path_buf(),
+                    seconds: info.duration_s(),
+                    needed: p.patch_seconds(),
+                }));
+            }
+            return Err(FileError::Silent {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(EncodedFile {
+            offsets: clip.frames,
+            vectors: clip.codes,
+            recon_error: clip.recon_error,
+            duration_s: Some(info.duration_s()),
+            size: None,
+            tags: info.tags,
+        })
     }
 
     /// Encodes a decoded picture: its code and reconstruction error.
@@ -171,35 +225,7 @@ impl Index {
             source,
         };
         contain(path, || match self.kind() {
-            ItemKind::Audio => {
-                // Decoded straight into the spectrogram: memory follows the spectrogram,
-                // not the recording's samples.
-                let audio = decode_audio_mel(path, &self.mel)?;
-                let clip = self
-                    .mel_clip_with(model, &audio.mel, self.features().index_hop_frames)
-                    .map_err(model_err)?;
-                if clip.is_empty() {
-                    let p = &self.features().audio;
-                    if audio.samples < p.patch_samples() {
-                        return Err(FileError::Media(MediaError::TooShort {
-                            path: path.to_path_buf(),
-                            seconds: audio.duration_s(),
-                            needed: p.patch_seconds(),
-                        }));
-                    }
-                    return Err(FileError::Silent {
-                        path: path.to_path_buf(),
-                    });
-                }
-                Ok(EncodedFile {
-                    offsets: clip.frames,
-                    vectors: clip.codes,
-                    recon_error: clip.recon_error,
-                    duration_s: Some(audio.duration_s()),
-                    size: None,
-                    tags: audio.tags,
-                })
-            }
+            ItemKind::Audio => self.encode_audio_file(model, path),
             ItemKind::Image => {
                 let img = load_image(path)?;
                 let views = self.stored_views();

@@ -100,10 +100,9 @@ fn decode_source(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) ->
     })
 }
 
-/// A decoded track as a log-mel spectrogram: [`decode_audio_mel`].
+/// What decoding a track found, besides what it handed on: [`decode_audio_frames`].
 #[derive(Clone, Debug)]
-pub struct AudioMel {
-    pub mel: Mel,
+pub struct AudioInfo {
     /// Samples at the analysis rate (the duration, times the rate).
     pub samples: usize,
     pub sample_rate: u32,
@@ -113,26 +112,56 @@ pub struct AudioMel {
     pub tags: Tags,
 }
 
-impl AudioMel {
+impl AudioInfo {
     pub fn duration_s(&self) -> f32 {
         self.samples as f32 / self.sample_rate as f32
     }
 }
 
+/// A decoded track as a log-mel spectrogram: [`decode_audio_mel`].
+#[derive(Clone, Debug)]
+pub struct AudioMel {
+    pub mel: Mel,
+    pub info: AudioInfo,
+}
+
 /// Decodes `path` straight into `mel`'s spectrogram: the same frames as
-/// [`MelExtractor::compute`] on [`decode_audio`]'s samples, but the samples are never held
-/// whole, so a three-hour recording needs memory for its spectrogram (a sixteenth of its
-/// samples at the default parameters), not for its samples.
+/// [`MelExtractor::compute`] on [`decode_audio`]'s samples, without holding the samples.
 pub fn decode_audio_mel(path: &Path, mel: &MelExtractor) -> Result<AudioMel> {
+    let mut data = Vec::new();
+    let info = decode_audio_frames(path, mel, &mut |frames| data.extend_from_slice(frames))?;
+    let n_mels = mel.params().n_mels;
+    Ok(AudioMel {
+        mel: Mel {
+            n_mels,
+            n_frames: data.len() / n_mels,
+            data,
+        },
+        info,
+    })
+}
+
+/// Decodes `path` and hands `on_frames` its log-mel frames (frame-major, whole frames) as
+/// they are computed: neither the samples nor the spectrogram are ever held whole, so a
+/// consumer that cuts and encodes patches as they arrive ([`crate::PatchCutter`]) indexes a
+/// three-hour recording in the memory of a five-minute one. A silent or empty track is an
+/// error once decoding ends (after its frames were handed on).
+pub fn decode_audio_frames(
+    path: &Path,
+    mel: &MelExtractor,
+    on_frames: &mut dyn FnMut(&[f32]),
+) -> Result<AudioInfo> {
     let file = open_nonempty(path)?;
     let sample_rate = mel.params().sample_rate;
     let mut stream = mel.stream();
     let info = contain(path, || {
-        decode_inner(Box::new(file), path, sample_rate, &mut |x| stream.push(x))
+        decode_inner(Box::new(file), path, sample_rate, &mut |x| {
+            stream.push(x);
+            on_frames(&stream.take());
+        })
     })?;
     info.check(path)?;
-    Ok(AudioMel {
-        mel: stream.finish(),
+    Ok(AudioInfo {
         samples: info.samples,
         sample_rate,
         source_rate: info.source_rate,

@@ -28,14 +28,17 @@ mod params;
 mod resample;
 mod tags;
 
-pub use decode::{decode_audio, decode_audio_bytes, decode_audio_mel, Audio, AudioMel};
+pub use decode::{
+    decode_audio, decode_audio_bytes, decode_audio_frames, decode_audio_mel, Audio, AudioInfo,
+    AudioMel,
+};
 pub use error::{contain, MediaError, Result};
 pub use image::DynamicImage;
 pub use image_io::{image_tensor, image_views, load_image, load_image_bytes, View};
 pub use kind::{media_kind, MediaKind};
 pub use mel::{
     audio_patches, is_silent_patch, normalise_patch, patch_count, patches, patches_in, Mel,
-    MelExtractor, MelStream, Patch,
+    MelExtractor, MelStream, Patch, PatchCutter,
 };
 pub use params::{
     AudioParams, FeatureParams, ImageInput, ImageParams, ImageRegions, CHROMA_WEIGHT,

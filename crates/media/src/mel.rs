@@ -123,7 +123,6 @@ impl MelExtractor {
             start: 0,
             bufs: self.bufs(),
             data: Vec::new(),
-            n_frames: 0,
         }
     }
 
@@ -180,8 +179,8 @@ pub struct MelStream<'a> {
     pending: Vec<f32>,
     start: usize,
     bufs: FrameBufs,
+    /// Frames computed and not yet taken.
     data: Vec<f32>,
-    n_frames: usize,
 }
 
 impl MelStream<'_> {
@@ -191,7 +190,6 @@ impl MelStream<'_> {
         while self.pending.len() - self.start >= n_fft {
             let frame = &self.pending[self.start..self.start + n_fft];
             self.ex.frame(frame, &mut self.bufs, &mut self.data);
-            self.n_frames += 1;
             self.start += hop;
         }
         if self.start >= 1 << 16 {
@@ -200,10 +198,19 @@ impl MelStream<'_> {
         }
     }
 
+    /// The frames computed since the last take (frame-major): a consumer that cuts patches
+    /// as frames arrive ([`PatchCutter`]) keeps memory bounded however long the recording.
+    pub fn take(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.data)
+    }
+
+    /// The spectrogram of the frames not taken (all of them if [`MelStream::take`] was
+    /// never called).
     pub fn finish(self) -> Mel {
+        let n_mels = self.ex.params.n_mels;
         Mel {
-            n_mels: self.ex.params.n_mels,
-            n_frames: self.n_frames,
+            n_mels,
+            n_frames: self.data.len() / n_mels,
             data: self.data,
         }
     }
@@ -266,18 +273,87 @@ pub fn patches_in(
     (range.start.min(end)..end)
         .map(|i| {
             let frame = i * hop_frames;
-            let mut data =
-                mel.data[frame * mel.n_mels..(frame + p.patch_frames) * mel.n_mels].to_vec();
-            let loudness = data.iter().sum::<f32>() / data.len() as f32;
-            normalise_patch(&mut data);
-            Patch {
-                frame,
-                offset_s: frame as f32 * p.frame_seconds(),
-                loudness,
-                data,
-            }
+            let data = &mel.data[frame * mel.n_mels..(frame + p.patch_frames) * mel.n_mels];
+            Patch::new(frame, data, p)
         })
         .collect()
+}
+
+impl Patch {
+    /// The patch starting at `frame` whose (not yet normalised) log-mel frames are `data`.
+    fn new(frame: usize, data: &[f32], p: &AudioParams) -> Patch {
+        let mut data = data.to_vec();
+        let loudness = data.iter().sum::<f32>() / data.len() as f32;
+        normalise_patch(&mut data);
+        Patch {
+            frame,
+            offset_s: frame as f32 * p.frame_seconds(),
+            loudness,
+            data,
+        }
+    }
+}
+
+/// Patches cut from a spectrogram whose frames arrive in pieces ([`MelStream::take`]): the
+/// same patches as [`patches`] on the whole spectrogram, holding only the frames that patches
+/// not yet cut need — so a three-hour recording is cut in the memory of a few seconds.
+pub struct PatchCutter {
+    params: AudioParams,
+    hop_frames: usize,
+    /// Frames from frame `first` on, frame-major.
+    frames: Vec<f32>,
+    first: usize,
+    /// The index of the next patch to cut (it starts at frame `next * hop_frames`).
+    next: usize,
+}
+
+impl PatchCutter {
+    /// Patches every `hop_frames` frames, as [`patches`] cuts them.
+    pub fn new(p: &AudioParams, hop_frames: usize) -> Self {
+        PatchCutter {
+            params: p.clone(),
+            hop_frames: hop_frames.max(1),
+            frames: Vec::new(),
+            first: 0,
+            next: 0,
+        }
+    }
+
+    /// Appends whole frames (`n_mels` values each).
+    pub fn push(&mut self, frames: &[f32]) {
+        self.frames.extend_from_slice(frames);
+    }
+
+    fn arrived(&self) -> usize {
+        self.first + self.frames.len() / self.params.n_mels
+    }
+
+    /// How many patches have all their frames and are not cut yet.
+    pub fn ready(&self) -> usize {
+        let (end, len) = (self.arrived(), self.params.patch_frames);
+        if end < len {
+            return 0;
+        }
+        ((end - len) / self.hop_frames + 1).saturating_sub(self.next)
+    }
+
+    /// Cuts up to `max` ready patches, in order, and forgets the frames no later patch needs.
+    pub fn cut(&mut self, max: usize) -> Vec<Patch> {
+        let p = &self.params;
+        let n = self.ready().min(max);
+        let patches = (self.next..self.next + n)
+            .map(|i| {
+                let frame = i * self.hop_frames;
+                let at = (frame - self.first) * p.n_mels;
+                Patch::new(frame, &self.frames[at..at + p.patch_len()], p)
+            })
+            .collect();
+        self.next += n;
+        let keep_from = (self.next * self.hop_frames).min(self.arrived());
+        self.frames.drain(..(keep_from - self.first) * p.n_mels);
+        self.first = keep_from;
+        patches
+    }
 }
 
 /// Decodes a file and cuts it into patches; [`MediaError::TooShort`] when not even one fits.

@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use latentid_media::{decode_audio, decode_audio_mel, AudioParams, MelExtractor};
+use latentid_media::{
+    decode_audio, decode_audio_frames, decode_audio_mel, patches, AudioParams, MelExtractor,
+    PatchCutter,
+};
 
 #[test]
 fn streamed_spectrograms_equal_spectrograms_of_the_whole_track() {
@@ -20,9 +23,9 @@ fn streamed_spectrograms_equal_spectrograms_of_the_whole_track() {
         let path = dir.join(f);
         let whole = decode_audio(&path, p.sample_rate).unwrap();
         let streamed = decode_audio_mel(&path, &mel).unwrap();
-        assert_eq!(streamed.samples, whole.samples.len(), "{f}");
+        assert_eq!(streamed.info.samples, whole.samples.len(), "{f}");
         assert_eq!(streamed.mel, mel.compute(&whole.samples), "{f}");
-        assert_eq!(streamed.source_rate, whole.source_rate, "{f}");
+        assert_eq!(streamed.info.source_rate, whole.source_rate, "{f}");
     }
 }
 
@@ -38,4 +41,27 @@ fn a_stream_fed_in_odd_pieces_gives_the_same_frames() {
         s.push(piece);
     }
     assert_eq!(s.finish(), mel.compute(&x));
+}
+
+#[test]
+fn patches_cut_as_frames_arrive_equal_the_patches_of_the_whole_spectrogram() {
+    let p = AudioParams::default();
+    let mel = MelExtractor::new(&p);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio/knolls.flac");
+    let whole = decode_audio_mel(&path, &mel).unwrap();
+    for hop in [1, 8, 16, 40] {
+        let mut cutter = PatchCutter::new(&p, hop);
+        let mut cut = Vec::new();
+        decode_audio_frames(&path, &mel, &mut |frames| {
+            cutter.push(frames);
+            // Cut in small, uneven batches, leaving some ready patches for later.
+            cut.extend(cutter.cut(7));
+        })
+        .unwrap();
+        while cutter.ready() > 0 {
+            cut.extend(cutter.cut(7));
+        }
+        assert_eq!(cut, patches(&whole.mel, &p, hop), "hop {hop}");
+        assert!(!cut.is_empty());
+    }
 }
