@@ -151,14 +151,50 @@ pub fn decode_audio_frames(
     mel: &MelExtractor,
     on_frames: &mut dyn FnMut(&[f32]),
 ) -> Result<AudioInfo> {
-    let file = open_nonempty(path)?;
-    let sample_rate = mel.params().sample_rate;
     let mut stream = mel.stream();
+    decode_audio_with(path, mel.params().sample_rate, &mut |x| {
+        stream.push(x);
+        on_frames(&stream.take());
+    })
+}
+
+/// Decodes `path` and keeps only the samples inside `windows` (sample ranges at
+/// `sample_rate`; they may overlap): a few clips of a long recording without holding it. A
+/// window past the end comes back short.
+pub fn decode_audio_windows(
+    path: &Path,
+    sample_rate: u32,
+    windows: &[std::ops::Range<usize>],
+) -> Result<(Vec<Vec<f32>>, AudioInfo)> {
+    let mut clips: Vec<Vec<f32>> = windows
+        .iter()
+        .map(|w| Vec::with_capacity(w.len()))
+        .collect();
+    let mut at = 0usize;
+    let info = decode_audio_with(path, sample_rate, &mut |x| {
+        let piece = at..at + x.len();
+        for (w, clip) in windows.iter().zip(clips.iter_mut()) {
+            let (from, to) = (w.start.max(piece.start), w.end.min(piece.end));
+            if from < to {
+                clip.extend_from_slice(&x[from - at..to - at]);
+            }
+        }
+        at = piece.end;
+    })?;
+    Ok((clips, info))
+}
+
+/// Decodes `path` to mono at `sample_rate`, handing the samples to `on_samples` in pieces
+/// as they are decoded; what decoding found comes back. An empty or silent track is an error
+/// once decoding ends.
+pub fn decode_audio_with(
+    path: &Path,
+    sample_rate: u32,
+    on_samples: &mut dyn FnMut(&[f32]),
+) -> Result<AudioInfo> {
+    let file = open_nonempty(path)?;
     let info = contain(path, || {
-        decode_inner(Box::new(file), path, sample_rate, &mut |x| {
-            stream.push(x);
-            on_frames(&stream.take());
-        })
+        decode_inner(Box::new(file), path, sample_rate, on_samples)
     })?;
     info.check(path)?;
     Ok(AudioInfo {

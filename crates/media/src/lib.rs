@@ -29,8 +29,8 @@ mod resample;
 mod tags;
 
 pub use decode::{
-    decode_audio, decode_audio_bytes, decode_audio_frames, decode_audio_mel, Audio, AudioInfo,
-    AudioMel,
+    decode_audio, decode_audio_bytes, decode_audio_frames, decode_audio_mel, decode_audio_windows,
+    decode_audio_with, Audio, AudioInfo, AudioMel,
 };
 pub use error::{contain, MediaError, Result};
 pub use image::DynamicImage;

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use latentid_media::{
-    decode_audio, decode_audio_frames, decode_audio_mel, patches, AudioParams, MelExtractor,
-    PatchCutter,
+    decode_audio, decode_audio_frames, decode_audio_mel, decode_audio_windows, patches,
+    AudioParams, MelExtractor, PatchCutter,
 };
 
 #[test]
@@ -63,5 +63,28 @@ fn patches_cut_as_frames_arrive_equal_the_patches_of_the_whole_spectrogram() {
         }
         assert_eq!(cut, patches(&whole.mel, &p, hop), "hop {hop}");
         assert!(!cut.is_empty());
+    }
+}
+
+#[test]
+fn windows_decoded_out_of_a_file_equal_the_same_samples_of_the_whole_track() {
+    let p = AudioParams::default();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio/northerners.mp3");
+    let whole = decode_audio(&path, p.sample_rate).unwrap().samples;
+    let n = whole.len();
+    // Overlapping, out of order, at the very start and end, and one running past the end.
+    let windows = [
+        1000..9000,
+        0..10,
+        5000..70_000,
+        n - 300..n,
+        n / 2..n / 2 + 1,
+        n - 100..n + 500,
+    ];
+    let (clips, info) = decode_audio_windows(&path, p.sample_rate, &windows).unwrap();
+    assert_eq!(info.samples, n);
+    for (w, clip) in windows.iter().zip(&clips) {
+        let end = w.end.min(n);
+        assert_eq!(clip.as_slice(), &whole[w.start..end], "{w:?}");
     }
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use latentid_index::Calibration;
 use latentid_media::augment::{mix_at_snr, pink_noise};
+use latentid_media::decode_audio_windows;
 use latentid_store::{Item, ItemId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -33,6 +34,58 @@ struct Positive {
     patches: usize,
 }
 
+/// One probe clip: its length's index in [`CalibrationConfig::lengths`], its samples, and
+/// the pink noise its noisy copy gets.
+struct Probe {
+    length: usize,
+    clip: Vec<f32>,
+    noise: Vec<f32>,
+}
+
+/// The probe clips of one item: per clip length, up to `per_item` clips at random places
+/// (no more than the track holds end to end), each with the pink noise its noisy copy gets.
+/// Only the clips are decoded out of the file (the item's stored duration places them), so a
+/// three-hour recording is probed without holding it. `None` when the file cannot be read.
+fn probe_clips(
+    index: &latentid_index::Index,
+    item: &Item,
+    i: usize,
+    per_item: usize,
+    cfg: &CalibrationConfig,
+) -> Option<Vec<Probe>> {
+    let rate = index.features().audio.sample_rate;
+    let total = match item.duration_s {
+        Some(d) => (f64::from(d) * f64::from(rate)).round() as usize,
+        None => index.decode_audio(&item.path).ok()?.samples.len(),
+    };
+    let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(i as u64));
+    let mut plan = Vec::new();
+    for (li, &len_s) in cfg.lengths.iter().enumerate() {
+        let len = (len_s * rate as f32) as usize;
+        if total <= len {
+            continue;
+        }
+        for _ in 0..per_item.min(total.div_ceil(len)) {
+            let start = rng.random_range(0..total - len);
+            plan.push((li, start..start + len, pink_noise(len, &mut rng)));
+        }
+    }
+    let windows: Vec<_> = plan.iter().map(|(_, w, _)| w.clone()).collect();
+    let (clips, _) = decode_audio_windows(&item.path, rate, &windows).ok()?;
+    Some(
+        plan.into_iter()
+            .zip(clips)
+            // A stored duration a little longer than the decode leaves a clip short.
+            .filter(|((_, w, _), clip)| clip.len() == w.len())
+            .map(|((length, _, noise), clip)| Probe {
+                length,
+                clip,
+                noise,
+            })
+            .collect(),
+    )
+}
+
 pub(super) fn measure(
     matcher: &Matcher<'_>,
     items: &[Item],
@@ -40,7 +93,6 @@ pub(super) fn measure(
     calib: &mut Calibration,
 ) -> Result<()> {
     let index = matcher.index();
-    let rate = index.features().audio.sample_rate as f32;
     let qcfg = QueryConfig::default();
     // Clips per item and length: enough probes that the 0.99 quantile rests on many of them.
     let per_item = cfg.probes_per_length.div_ceil(items.len().max(1)).max(1);
@@ -50,48 +102,42 @@ pub(super) fn measure(
         .map(|(i, item)| {
             let mut pos = Vec::new();
             let mut neg = Vec::new();
-            let Ok(audio) = index.decode_audio(&item.path) else {
+            let Some(probes) = probe_clips(index, item, i, per_item, cfg) else {
                 return Ok((pos, neg));
             };
-            let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(i as u64));
-            for (li, &len_s) in cfg.lengths.iter().enumerate() {
-                let len = (len_s * rate) as usize;
-                if audio.samples.len() <= len {
-                    continue;
+            for Probe {
+                length: li,
+                clip,
+                noise,
+            } in probes
+            {
+                let mut noisy = clip.clone();
+                mix_at_snr(&mut noisy, &noise, cfg.snr_db);
+                let mut left_out = Vec::new();
+                if let Some((with, without)) =
+                    matcher.query_samples_with_and_without(&noisy, &qcfg, item.id)?
+                {
+                    let own = with.candidates.iter().find(|c| c.id == item.id);
+                    pos.push(Positive {
+                        length: li,
+                        own_first: with.candidates.first().is_some_and(|c| c.id == item.id),
+                        evidence: own.and_then(|c| c.evidence).unwrap_or(0.0),
+                        patches: with.patches,
+                    });
+                    left_out.push(without);
                 }
-                // A short track offers few distinct clips: no more than it holds end to end.
-                let clips = per_item.min(audio.samples.len().div_ceil(len));
-                for _ in 0..clips {
-                    let start = rng.random_range(0..audio.samples.len() - len);
-                    let clip = &audio.samples[start..start + len];
-                    let mut noisy = clip.to_vec();
-                    mix_at_snr(&mut noisy, &pink_noise(len, &mut rng), cfg.snr_db);
-                    let mut left_out = Vec::new();
-                    if let Some((with, without)) =
-                        matcher.query_samples_with_and_without(&noisy, &qcfg, item.id)?
-                    {
-                        let own = with.candidates.iter().find(|c| c.id == item.id);
-                        pos.push(Positive {
-                            length: li,
-                            own_first: with.candidates.first().is_some_and(|c| c.id == item.id),
-                            evidence: own.and_then(|c| c.evidence).unwrap_or(0.0),
-                            patches: with.patches,
-                        });
-                        left_out.push(without);
-                    }
-                    if let Some(r) = matcher.query_samples_excluding(clip, &qcfg, Some(item.id))? {
-                        left_out.push(r);
-                    }
-                    for r in left_out {
-                        let top = r.candidates.first();
-                        neg.push(Negative {
-                            length: li,
-                            evidence: top.and_then(|c| c.evidence).unwrap_or(0.0),
-                            patches: r.patches,
-                            probe: item.id,
-                            found: top.map(|c| c.id),
-                        });
-                    }
+                if let Some(r) = matcher.query_samples_excluding(&clip, &qcfg, Some(item.id))? {
+                    left_out.push(r);
+                }
+                for r in left_out {
+                    let top = r.candidates.first();
+                    neg.push(Negative {
+                        length: li,
+                        evidence: top.and_then(|c| c.evidence).unwrap_or(0.0),
+                        patches: r.patches,
+                        probe: item.id,
+                        found: top.map(|c| c.id),
+                    });
                 }
             }
             Ok((pos, neg))
