@@ -248,6 +248,14 @@ pub struct OutliersCmd {
     /// How many items to show, worst first
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Rank by the index model's error only: skip training the two held-out models (each
+    /// item measured by a model that never saw it; kept in the index folder until the library
+    /// changes)
+    #[arg(long)]
+    pub no_held_out: bool,
+    /// Training of the held-out models
+    #[command(flatten)]
+    pub training: TrainArgs,
 }
 
 #[derive(Debug, Args)]

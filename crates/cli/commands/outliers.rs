@@ -1,7 +1,7 @@
 //! `latentid outliers`: the items the model rebuilds worst, most unlike the library first.
 
 use anyhow::Result;
-use latentid_ingest::backfill_reconstructions;
+use latentid_ingest::{backfill_reconstructions, held_out_reconstructions, IngestConfig};
 use latentid_query::{calibrate_if_needed, outliers as rank, CalibrationConfig};
 
 use super::{clock, json_line, open};
@@ -25,7 +25,26 @@ pub fn outliers(cmd: OutliersCmd) -> Result<Outcome> {
     }
     // Queries score themselves against the library's spread: keep it current.
     calibrate_if_needed(&mut index, &CalibrationConfig::default())?;
-    let found = rank(&index)?;
+    // Each item measured by a model trained without it: what the rest of the library is not.
+    let held_out = if cmd.no_held_out {
+        Default::default()
+    } else {
+        let mut cfg = IngestConfig::default();
+        cmd.training.apply(&mut cfg.train);
+        let held = held_out_reconstructions(&index, &cfg, &Bars::new(json))?;
+        if held.seconds > 0.0 {
+            eprintln!(
+                "measured {} items with models trained without them ({:.1} s; kept until the library changes)",
+                held.errors.len(),
+                held.seconds
+            );
+        }
+        for f in &held.failed {
+            eprintln!("warning: {f} (ranked by the index model's error only)");
+        }
+        held.errors
+    };
+    let found = rank(&index, &held_out)?;
     let top = &found.ranked[..cmd.top.min(found.ranked.len())];
     if json {
         for o in top {
@@ -53,7 +72,7 @@ pub fn outliers(cmd: OutliersCmd) -> Result<Outcome> {
     }
     if let Some(s) = found.scale {
         eprintln!(
-            "{} items ranked; score = how far an item's error lies above the library's median ({:.3}), in robust standard deviations (median absolute deviation of log error); above 3.5 is far out",
+            "{} items ranked; score = how far an item's error lies above the library's median ({:.3}), in robust standard deviations (median absolute deviation of log error), under the index's model or one trained without the item, whichever is higher; above 3.5 is far out",
             found.ranked.len(),
             s.median()
         );

@@ -220,6 +220,16 @@ impl Index {
                 index: self.location().to_path_buf(),
             });
         };
+        self.encode_file_with(model, path)
+    }
+
+    /// [`Index::encode_file`] with another model of this index's kind and features (a model
+    /// trained without the file, to measure how unlike the rest of the library it is).
+    pub fn encode_file_with(
+        &self,
+        model: &Model,
+        path: &Path,
+    ) -> std::result::Result<EncodedFile, FileError> {
         let model_err = |source| FileError::Model {
             path: path.to_path_buf(),
             source,

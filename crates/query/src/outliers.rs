@@ -1,6 +1,7 @@
 //! What does not belong in the library: items ranked by how badly the model rebuilds them,
 //! and the same score for a query ("this does not sound like your library").
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use latentid_index::{Index, ReconstructionScale};
@@ -20,9 +21,21 @@ pub struct Outlier {
     pub id: ItemId,
     pub name: String,
     pub path: PathBuf,
-    /// How unlike the library it is: a robust z-score of its error against the library's
-    /// items' ([`ReconstructionScale`]); above ~3.5 is far out, whatever the library.
+    /// How unlike the library it is: the larger of [`Outlier::reconstruction_score`] and
+    /// [`Outlier::held_out_score`]; above ~3.5 is far out, whatever the library.
     pub score: f32,
+    /// A robust z-score of its error under the index's model against the library's items'
+    /// ([`ReconstructionScale`]). High for what the model cannot learn even from the item
+    /// itself (speech among songs, a damaged rip).
+    pub reconstruction_score: f32,
+    /// The same score of its error under a model trained without it (the held-out error):
+    /// high for what the rest of the library is not made of, however easy it is to learn
+    /// (steady noise, another genre). `None` when not measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_out_score: Option<f32>,
+    /// Its held-out error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_out_error: Option<f32>,
     /// Its reconstruction error: the 0.9 quantile of its signatures' errors (audio), the
     /// picture's own error.
     pub error: f32,
@@ -46,10 +59,13 @@ pub struct Outliers {
 }
 
 /// Ranks the items of `index` by their stored reconstruction errors (items stored before the
-/// index kept them have none: `latentid_ingest::backfill_reconstructions` measures them).
-pub fn outliers(index: &Index) -> Result<Outliers> {
+/// index kept them have none: `latentid_ingest::backfill_reconstructions` measures them) and,
+/// where given, their held-out errors (`latentid_ingest::held_out_reconstructions`): an item
+/// scores the larger of the two robust z-scores, each against the library's own spread.
+pub fn outliers(index: &Index, held_out: &BTreeMap<ItemId, f32>) -> Result<Outliers> {
     let items = index.store().items()?;
     let scale = library_scale(&items);
+    let held_scale = ReconstructionScale::of(&held_out.values().copied().collect::<Vec<_>>());
     let frame_s = index.features().audio.frame_seconds();
     let mut unmeasured = Vec::new();
     let mut ranked = Vec::new();
@@ -58,12 +74,18 @@ pub fn outliers(index: &Index) -> Result<Outliers> {
             unmeasured.push(item.id);
             continue;
         };
+        let held_out_error = held_out.get(&item.id).copied();
+        let held_out_score = held_scale.zip(held_out_error).map(|(s, e)| s.score(e));
+        let reconstruction_score = scale.score(r.error);
         ranked.push(Outlier {
             rank: 0,
             id: item.id,
             name: item.name,
             path: item.path,
-            score: scale.score(r.error),
+            score: held_out_score.map_or(reconstruction_score, |h| h.max(reconstruction_score)),
+            reconstruction_score,
+            held_out_score,
+            held_out_error,
             error: r.error,
             worst_error: r.worst,
             worst_at_s: (index.kind() == ItemKind::Audio)
