@@ -282,13 +282,13 @@ fn a_planted_diagram_ranks_first_among_pictures() {
     write_diagram(&chart);
     let add = latentid(&index, &["index", s(&chart)]);
     assert_eq!(add.code, 0, "{add}");
-    let run = latentid(&index, &["outliers", "--json"]);
+    let run = latentid(&index, &crate::outliers::outliers_args(&["--json"]));
     assert_eq!(run.code, 0, "{run}");
     let ranked = run.json_lines();
     assert_eq!(ranked.len(), fixture_files("images").len(), "{run}");
     assert_eq!(ranked[0]["name"], "chart", "{run}");
     assert!(ranked[0].get("worst_at_s").is_none(), "{run}");
-    let human = latentid(&index, &["outliers", "--top", "1"]);
+    let human = latentid(&index, &crate::outliers::outliers_args(&["--top", "1"]));
     assert!(human.stdout.contains("chart"), "{human}");
     assert!(!human.stdout.contains("worst at"), "{human}");
 }

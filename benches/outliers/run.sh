@@ -56,13 +56,14 @@ for lib in music photos; do
     python3 - "$work/outliers-$lib.jsonl" "$lib" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-planted = [r for r in rows if r["name"].startswith("planted_")]
+# By file name: a planted file with tags is listed under its tagged name.
+planted = [r for r in rows if r["path"].rsplit("/", 1)[-1].startswith("planted_")]
 top = sum(r["rank"] <= 10 for r in planted)
 print(f"{sys.argv[2]}: {len(rows)} items, {len(planted)} planted, {top} of them in the top 10")
 for r in planted:
     at = f", worst at {r['worst_at_s']:.0f} s" if "worst_at_s" in r else ""
     held = r.get("held_out_score")
     held = f"{held:5.1f}" if held is not None else "    -"
-    print(f"  rank {r['rank']:>3}  score {r['score']:5.1f} (index model {r['reconstruction_score']:5.1f}, held out {held})  {r['name']}{at}")
+    print(f"  rank {r['rank']:>3}  score {r['score']:5.1f} (index model {r['reconstruction_score']:5.1f}, held out {held})  {r['path'].rsplit('/', 1)[-1]}{at}")
 PY
 done
