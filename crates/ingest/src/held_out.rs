@@ -77,11 +77,16 @@ pub fn held_out_reconstructions(
         return Ok(out);
     }
     let started = Instant::now();
+    // The held-out models are of the index model's kind (autoencoder or PCA).
+    let mut cfg = cfg.clone();
+    if let Ok(model) = index.model() {
+        cfg.encoder = model.config().kind.clone();
+    }
     for fold in 0..FOLDS {
         let (measured, trained_on): (Vec<&Item>, Vec<&Item>) =
             items.iter().partition(|i| i.id % FOLDS == fold);
         let pool: Vec<PathBuf> = trained_on.iter().map(|i| i.path.clone()).collect();
-        let (model, _) = train_model(index, &pool, index.latent_dim(), cfg, progress, 0)?;
+        let (model, _) = train_model(index, &pool, index.latent_dim(), &cfg, progress, 0)?;
         progress.event(Event::Start {
             stage: Stage::Encode,
             total: measured.len() as u64,
