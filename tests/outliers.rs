@@ -79,6 +79,25 @@ fn a_planted_noise_file_ranks_first() {
     let known = latentid(&index, &["query", s(&song), "--json"]).json();
     let qs = |v: &serde_json::Value| v["reconstruction"]["score"].as_f64().unwrap();
     assert!(qs(&q) > qs(&known) + 1.0, "{q:#}\n{known:#}");
+
+    // --no-held-out ranks by the index model alone, without training.
+    let own = latentid(&index, &["outliers", "--json", "--no-held-out"]);
+    assert_eq!(own.code, 0, "{own}");
+    for r in own.json_lines() {
+        assert!(r.get("held_out_score").is_none(), "{r}");
+        assert_eq!(r["score"], r["reconstruction_score"], "{r}");
+    }
+
+    // Once the library changes, the kept measurement is of another library: measured again.
+    let gone = latentid(&index, &["remove", s(&noise)]);
+    assert_eq!(gone.code, 0, "{gone}");
+    let again = latentid(&index, &outliers_args(&["--json"]));
+    assert_eq!(again.code, 0, "{again}");
+    assert!(
+        again.stderr.contains("models trained without them"),
+        "{again}"
+    );
+    assert_eq!(again.json_lines().len(), 6, "{again}");
 }
 
 #[test]
