@@ -123,3 +123,29 @@ fn an_index_of_format_1_is_measured_before_it_is_ranked() {
     let list = latentid(&index, &["list", "--json"]);
     assert_eq!(list.code, 0, "{list}");
 }
+
+#[test]
+fn a_library_whose_files_are_gone_is_ranked_by_the_index_model_alone() {
+    // The library was moved after indexing: nothing to train held-out models on. The stored
+    // errors still rank it, and the user is told why there is no held-out measurement.
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = tmp.path().join("lib");
+    std::fs::create_dir_all(&lib).unwrap();
+    for f in fixture_files("audio").into_iter().take(4) {
+        std::fs::copy(&f, lib.join(f.file_name().unwrap())).unwrap();
+    }
+    let index = tmp.path().join("index");
+    let mut args = vec!["index", s(&lib)];
+    args.extend_from_slice(TINY_TRAINING);
+    let run = latentid(&index, &args);
+    assert_eq!(run.code, 0, "{run}");
+    std::fs::remove_dir_all(&lib).unwrap();
+    let run = latentid(&index, &outliers_args(&["--json"]));
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("no held-out measurement"), "{run}");
+    let ranked = run.json_lines();
+    assert_eq!(ranked.len(), 4, "{run}");
+    for r in &ranked {
+        assert!(r.get("held_out_score").is_none(), "{r}");
+    }
+}
