@@ -96,11 +96,14 @@ Example:\n  latentid serve --index indexes/music\n  latentid serve --index index
     Duplicates(DuplicatesCmd),
     /// Items the model reconstructs worst: what does not belong in the library
     #[command(
-        after_help = "Output: rank, score (a robust z-score of the item's reconstruction error against the \
-library's: median and median absolute deviation of log error; above 3.5 is far out), error, for audio the \
-worst moment, id, name and path. With --json, JSON Lines: {\"rank\", \"id\", \"name\", \"path\", \"score\", \
-\"error\", \"worst_error\", \"worst_at_s\" (audio)}. Items indexed before the error was kept are measured \
-from their files first.\n\n\
+        after_help = "Output: rank, score, error, for audio the worst moment, id, name and path. The score is \
+a robust z-score of the item's reconstruction error against the library's (median and median absolute \
+deviation of log error; above 3.5 is far out), under the index's model or under a model trained without \
+the item (the library split in two halves, each half's model measuring the other; trained with --epochs, \
+--train-examples and --seed, and kept in the index folder until the library changes), whichever is \
+higher. With --json, JSON Lines: {\"rank\", \"id\", \"name\", \"path\", \"score\", \
+\"reconstruction_score\", \"held_out_score\", \"held_out_error\", \"error\", \"worst_error\", \
+\"worst_at_s\" (audio)}. Items indexed before the error was kept are measured from their files first.\n\n\
 Example:\n  latentid outliers --top 20 --index indexes/music"
     )]
     Outliers(OutliersCmd),
