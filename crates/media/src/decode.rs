@@ -12,7 +12,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use crate::error::contain;
-use crate::mel::{Mel, MelExtractor};
+use crate::mel::MelExtractor;
 use crate::resample::StreamResampler;
 use crate::tags::Tags;
 use crate::{MediaError, Result};
@@ -84,14 +84,32 @@ pub fn decode_audio_bytes(bytes: Vec<u8>, path: &Path, sample_rate: u32) -> Resu
 
 fn decode_source(source: Box<dyn MediaSource>, path: &Path, sample_rate: u32) -> Result<Audio> {
     let mut samples = Vec::new();
-    let info = contain(path, || {
-        decode_inner(source, path, sample_rate, &mut |x| {
-            samples.extend_from_slice(x)
-        })
+    let info = decode_each(source, path, sample_rate, &mut |x| {
+        samples.extend_from_slice(x)
     })?;
-    info.check(path)?;
     Ok(Audio {
         samples,
+        sample_rate,
+        source_rate: info.source_rate,
+        source_channels: info.source_channels,
+        codec: info.codec,
+        tags: info.tags,
+    })
+}
+
+/// The one decode loop behind every decode function: `source` decoded (a decoder panic
+/// contained to `path`), its samples handed to `sink` as they come, then refused if nothing
+/// audible came.
+fn decode_each(
+    source: Box<dyn MediaSource>,
+    path: &Path,
+    sample_rate: u32,
+    sink: &mut dyn FnMut(&[f32]),
+) -> Result<AudioInfo> {
+    let info = contain(path, || decode_inner(source, path, sample_rate, sink))?;
+    info.check(path)?;
+    Ok(AudioInfo {
+        samples: info.samples,
         sample_rate,
         source_rate: info.source_rate,
         source_channels: info.source_channels,
@@ -116,29 +134,6 @@ impl AudioInfo {
     pub fn duration_s(&self) -> f32 {
         self.samples as f32 / self.sample_rate as f32
     }
-}
-
-/// A decoded track as a log-mel spectrogram: [`decode_audio_mel`].
-#[derive(Clone, Debug)]
-pub struct AudioMel {
-    pub mel: Mel,
-    pub info: AudioInfo,
-}
-
-/// Decodes `path` straight into `mel`'s spectrogram: the same frames as
-/// [`MelExtractor::compute`] on [`decode_audio`]'s samples, without holding the samples.
-pub fn decode_audio_mel(path: &Path, mel: &MelExtractor) -> Result<AudioMel> {
-    let mut data = Vec::new();
-    let info = decode_audio_frames(path, mel, &mut |frames| data.extend_from_slice(frames))?;
-    let n_mels = mel.params().n_mels;
-    Ok(AudioMel {
-        mel: Mel {
-            n_mels,
-            n_frames: data.len() / n_mels,
-            data,
-        },
-        info,
-    })
 }
 
 /// Decodes `path` and hands `on_frames` its log-mel frames (frame-major, whole frames) as
@@ -193,18 +188,7 @@ pub fn decode_audio_with(
     on_samples: &mut dyn FnMut(&[f32]),
 ) -> Result<AudioInfo> {
     let file = open_nonempty(path)?;
-    let info = contain(path, || {
-        decode_inner(Box::new(file), path, sample_rate, on_samples)
-    })?;
-    info.check(path)?;
-    Ok(AudioInfo {
-        samples: info.samples,
-        sample_rate,
-        source_rate: info.source_rate,
-        source_channels: info.source_channels,
-        codec: info.codec,
-        tags: info.tags,
-    })
+    decode_each(Box::new(file), path, sample_rate, on_samples)
 }
 
 /// What decoding found besides the samples it handed on.

@@ -29,16 +29,16 @@ mod resample;
 mod tags;
 
 pub use decode::{
-    decode_audio, decode_audio_bytes, decode_audio_frames, decode_audio_mel, decode_audio_windows,
-    decode_audio_with, Audio, AudioInfo, AudioMel,
+    decode_audio, decode_audio_bytes, decode_audio_frames, decode_audio_windows, decode_audio_with,
+    Audio, AudioInfo,
 };
 pub use error::{contain, MediaError, Result};
 pub use image::DynamicImage;
 pub use image_io::{image_tensor, image_views, load_image, load_image_bytes, View};
 pub use kind::{media_kind, MediaKind};
 pub use mel::{
-    audio_patches, is_silent_patch, normalise_patch, patch_count, patches, patches_in, Mel,
-    MelExtractor, MelStream, Patch, PatchCutter,
+    audio_patches, is_silent_patch, normalise_patch, patches, Mel, MelExtractor, MelStream, Patch,
+    PatchCutter,
 };
 pub use params::{
     AudioParams, FeatureParams, ImageInput, ImageParams, ImageRegions, CHROMA_WEIGHT,

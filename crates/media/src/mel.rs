@@ -249,34 +249,9 @@ pub fn is_silent_patch(data: &[f32]) -> bool {
 
 /// Patches every `hop_frames` frames; each must fit entirely in the spectrogram.
 pub fn patches(mel: &Mel, p: &AudioParams, hop_frames: usize) -> Vec<Patch> {
-    patches_in(mel, p, hop_frames, 0..patch_count(mel, p, hop_frames))
-}
-
-/// How many patches [`patches`] cuts from `mel`.
-pub fn patch_count(mel: &Mel, p: &AudioParams, hop_frames: usize) -> usize {
-    if mel.n_frames < p.patch_frames {
-        return 0;
-    }
-    (mel.n_frames - p.patch_frames) / hop_frames.max(1) + 1
-}
-
-/// Patches `range` of [`patches`] (clamped to [`patch_count`]): a long recording is cut and
-/// encoded a piece at a time.
-pub fn patches_in(
-    mel: &Mel,
-    p: &AudioParams,
-    hop_frames: usize,
-    range: std::ops::Range<usize>,
-) -> Vec<Patch> {
-    let hop_frames = hop_frames.max(1);
-    let end = range.end.min(patch_count(mel, p, hop_frames));
-    (range.start.min(end)..end)
-        .map(|i| {
-            let frame = i * hop_frames;
-            let data = &mel.data[frame * mel.n_mels..(frame + p.patch_frames) * mel.n_mels];
-            Patch::new(frame, data, p)
-        })
-        .collect()
+    let mut cutter = PatchCutter::new(p, hop_frames);
+    cutter.push(&mel.data);
+    cutter.cut(usize::MAX)
 }
 
 impl Patch {
@@ -294,9 +269,10 @@ impl Patch {
     }
 }
 
-/// Patches cut from a spectrogram whose frames arrive in pieces ([`MelStream::take`]): the
-/// same patches as [`patches`] on the whole spectrogram, holding only the frames that patches
-/// not yet cut need — so a three-hour recording is cut in the memory of a few seconds.
+/// Patches cut from a spectrogram whose frames arrive in pieces ([`MelStream::take`]), or
+/// whole ([`patches`]): a patch every `hop_frames` frames, each fitting entirely in the frames
+/// that arrived. Holds only the frames that patches not yet cut need — so a three-hour
+/// recording is cut in the memory of a few seconds.
 pub struct PatchCutter {
     params: AudioParams,
     hop_frames: usize,
@@ -308,7 +284,7 @@ pub struct PatchCutter {
 }
 
 impl PatchCutter {
-    /// Patches every `hop_frames` frames, as [`patches`] cuts them.
+    /// Patches every `hop_frames` frames (at least 1).
     pub fn new(p: &AudioParams, hop_frames: usize) -> Self {
         PatchCutter {
             params: p.clone(),

@@ -5,9 +5,27 @@
 use std::path::Path;
 
 use latentid_media::{
-    decode_audio, decode_audio_frames, decode_audio_mel, decode_audio_windows, patches,
-    AudioParams, MelExtractor, PatchCutter,
+    decode_audio, decode_audio_frames, decode_audio_windows, normalise_patch, patches, AudioParams,
+    Mel, MelExtractor, PatchCutter,
 };
+
+/// The spectrogram of `path`, its frames collected as decoding hands them on, and how many
+/// samples were decoded.
+fn streamed(path: &Path, mel: &MelExtractor) -> (Mel, usize, u32) {
+    let mut data = Vec::new();
+    let info = decode_audio_frames(path, mel, &mut |f| data.extend_from_slice(f)).unwrap();
+    let n_mels = mel.params().n_mels;
+    let n_frames = data.len() / n_mels;
+    (
+        Mel {
+            n_mels,
+            n_frames,
+            data,
+        },
+        info.samples,
+        info.source_rate,
+    )
+}
 
 #[test]
 fn streamed_spectrograms_equal_spectrograms_of_the_whole_track() {
@@ -22,10 +40,10 @@ fn streamed_spectrograms_equal_spectrograms_of_the_whole_track() {
     ] {
         let path = dir.join(f);
         let whole = decode_audio(&path, p.sample_rate).unwrap();
-        let streamed = decode_audio_mel(&path, &mel).unwrap();
-        assert_eq!(streamed.info.samples, whole.samples.len(), "{f}");
-        assert_eq!(streamed.mel, mel.compute(&whole.samples), "{f}");
-        assert_eq!(streamed.info.source_rate, whole.source_rate, "{f}");
+        let (spectrogram, samples, source_rate) = streamed(&path, &mel);
+        assert_eq!(samples, whole.samples.len(), "{f}");
+        assert_eq!(spectrogram, mel.compute(&whole.samples), "{f}");
+        assert_eq!(source_rate, whole.source_rate, "{f}");
     }
 }
 
@@ -48,7 +66,7 @@ fn patches_cut_as_frames_arrive_equal_the_patches_of_the_whole_spectrogram() {
     let p = AudioParams::default();
     let mel = MelExtractor::new(&p);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/audio/knolls.flac");
-    let whole = decode_audio_mel(&path, &mel).unwrap();
+    let (whole, _, _) = streamed(&path, &mel);
     for hop in [1, 8, 16, 40] {
         let mut cutter = PatchCutter::new(&p, hop);
         let mut cut = Vec::new();
@@ -61,8 +79,21 @@ fn patches_cut_as_frames_arrive_equal_the_patches_of_the_whole_spectrogram() {
         while cutter.ready() > 0 {
             cut.extend(cutter.cut(7));
         }
-        assert_eq!(cut, patches(&whole.mel, &p, hop), "hop {hop}");
-        assert!(!cut.is_empty());
+        // Every patch that fits, every `hop` frames, each its frames of the whole
+        // spectrogram, normalised.
+        let fits = (whole.n_frames - p.patch_frames) / hop + 1;
+        assert_eq!(cut.len(), fits, "hop {hop}");
+        for (i, patch) in cut.iter().enumerate() {
+            let at = i * hop * p.n_mels;
+            let mut expected = whole.data[at..at + p.patch_len()].to_vec();
+            normalise_patch(&mut expected);
+            assert_eq!(
+                (patch.frame, &patch.data),
+                (i * hop, &expected),
+                "hop {hop}"
+            );
+        }
+        assert_eq!(cut, patches(&whole, &p, hop), "hop {hop}");
     }
 }
 
