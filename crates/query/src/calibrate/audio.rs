@@ -54,9 +54,14 @@ fn probe_clips(
     cfg: &CalibrationConfig,
 ) -> Option<Vec<Probe>> {
     let rate = index.features().audio.sample_rate;
-    let total = match item.duration_s {
-        Some(d) => (f64::from(d) * f64::from(rate)).round() as usize,
-        None => index.decode_audio(&item.path).ok()?.samples.len(),
+    // An item stored without its duration (older indexes) is decoded whole, once.
+    let (whole, total) = match item.duration_s {
+        Some(d) => (None, (f64::from(d) * f64::from(rate)).round() as usize),
+        None => {
+            let samples = index.decode_audio(&item.path).ok()?.samples;
+            let n = samples.len();
+            (Some(samples), n)
+        }
     };
     let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(i as u64));
     let mut plan = Vec::new();
@@ -71,7 +76,13 @@ fn probe_clips(
         }
     }
     let windows: Vec<_> = plan.iter().map(|(_, w, _)| w.clone()).collect();
-    let (clips, _) = decode_audio_windows(&item.path, rate, &windows).ok()?;
+    let clips = match whole {
+        Some(samples) => windows
+            .iter()
+            .map(|w| samples[w.clone()].to_vec())
+            .collect(),
+        None => decode_audio_windows(&item.path, rate, &windows).ok()?.0,
+    };
     Some(
         plan.into_iter()
             .zip(clips)
