@@ -20,7 +20,7 @@ use crate::train::train_model;
 use crate::{Event, IngestConfig, Progress, Result, Stage};
 
 /// Folds the library is split into: each item is measured by a model trained on the others.
-pub const FOLDS: u64 = 2;
+const FOLDS: u64 = 2;
 
 /// The sidecar (in the index folder) that keeps the last measurement, for as long as the
 /// library holds the same items with the same contents.
@@ -41,18 +41,11 @@ pub struct HeldOut {
     library: Vec<(ItemId, String)>,
 }
 
-impl HeldOut {
-    /// True when the saved measurement was reused rather than made.
-    pub fn reused(&self) -> bool {
-        self.seconds == 0.0 && !self.errors.is_empty()
-    }
-}
-
-/// Measures every item with a model trained without it (see the module doc): [`FOLDS`]
+/// Measures every item with a model trained without it (see the module doc): two (`FOLDS`)
 /// models, each trained as `cfg` says on the items of the other folds (the index's latent
 /// size, kind and features), then every item's file encoded by its fold's model. Reuses the
 /// measurement saved in the index folder when the library is unchanged. A library of fewer
-/// than 2 × [`FOLDS`] items is not measured (empty result).
+/// than four items is not measured (empty result).
 pub fn held_out_reconstructions(
     index: &Index,
     cfg: &IngestConfig,

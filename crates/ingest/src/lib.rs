@@ -36,7 +36,7 @@ pub use backfill::{backfill_reconstructions, Backfill};
 pub use config::{Added, Duplicate, IngestConfig, IngestReport, TrainSummary, DEFAULT_LATENT_DIM};
 pub use error::{IngestError, Result};
 pub use hash::content_hash;
-pub use held_out::{held_out_reconstructions, HeldOut, FOLDS};
+pub use held_out::{held_out_reconstructions, HeldOut};
 pub use progress::{Event, NoProgress, Progress, Stage};
 pub use run::{ingest, ingest_into, unencoded};
 pub use training::{AudioTrainingSet, ImageTrainingSet};
