@@ -426,19 +426,11 @@ impl MilvusStore {
         let mut guard = self.lock();
         let (marker, pending) = &mut *guard;
         let name = marker.collection.clone();
-        if self.collection_exists(pending, &name)? {
-            let c = self.client.clone();
-            let n = name.clone();
-            self.call(pending, "dropping the old collection", async move {
-                c.drop_collection(
-                    DropCollectionRequest::builder()
-                        .collection_name(n)
-                        .build()?,
-                )
-                .await
-                .map(drop)
-            })?;
-        }
+        self.call(
+            pending,
+            "dropping the old collection",
+            drop_if_exists(self.client.clone(), name),
+        )?;
         *pending = Pending {
             failed: pending.failed,
             ..Pending::default()
@@ -844,7 +836,6 @@ impl Drop for MilvusStore {
     }
 }
 
-/// A client for `address`, on a runtime of its own, or an error naming the address.
 /// Drops the Milvus collection of the index at `dir` if the folder was last used with Milvus
 /// (it has a `milvus.json`); the folder itself is left alone. For indexes that are thrown
 /// away, such as the ones `tune` measures: deleting the folder alone would leave the
@@ -854,34 +845,38 @@ pub fn drop_milvus_collection(dir: &Path) -> Result<()> {
         return Ok(());
     };
     let (runtime, client) = connect(dir, &marker.address)?;
-    let name = marker.collection.clone();
-    let dropped: ::milvus::v2::prelude::Result<()> = runtime.block_on(async move {
-        let exists = client
-            .has_collection(
-                HasCollectionRequest::builder()
-                    .collection_name(name.clone())
-                    .build()?,
-            )
-            .await?
-            .exists();
-        if exists {
-            client
-                .drop_collection(
-                    DropCollectionRequest::builder()
-                        .collection_name(name)
-                        .build()?,
-                )
-                .await?;
-        }
-        Ok(())
-    });
-    dropped.map_err(|e| StoreError::Backend {
-        path: dir.to_path_buf(),
-        address: marker.address.clone(),
-        reason: format!("dropping collection {}: {e}", marker.collection),
-    })
+    runtime
+        .block_on(drop_if_exists(client, marker.collection.clone()))
+        .map_err(|e| StoreError::Backend {
+            path: dir.to_path_buf(),
+            address: marker.address.clone(),
+            reason: format!("dropping collection {}: {e}", marker.collection),
+        })
 }
 
+/// Drops collection `name` if the server has it.
+async fn drop_if_exists(client: ClientV2, name: String) -> ::milvus::v2::prelude::Result<()> {
+    let exists = client
+        .has_collection(
+            HasCollectionRequest::builder()
+                .collection_name(name.clone())
+                .build()?,
+        )
+        .await?
+        .exists();
+    if exists {
+        client
+            .drop_collection(
+                DropCollectionRequest::builder()
+                    .collection_name(name)
+                    .build()?,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A client for `address`, on a runtime of its own, or an error naming the address.
 fn connect(dir: &Path, address: &str) -> Result<(tokio::runtime::Runtime, ClientV2)> {
     let fail = |reason: String| StoreError::Backend {
         path: dir.to_path_buf(),
