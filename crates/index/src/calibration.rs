@@ -38,7 +38,16 @@ pub struct Calibration {
     /// The store's revision it was measured at: stale once the library changed.
     #[serde(default)]
     pub revision: u64,
+    /// The audio vote rule the thresholds were measured under ([`VOTE_RULE`]): an audio
+    /// index calibrated under an older rule (0: before this was kept) is recalibrated.
+    #[serde(default)]
+    pub rule: u32,
 }
+
+/// The audio vote rule's version. Evidence is measured from votes; when the way votes are
+/// counted changes, thresholds measured the old way no longer fit, so this moves with it.
+/// 1: votes agree within a quarter of the index hop (was: half).
+pub const VOTE_RULE: u32 = 1;
 
 /// JSON has no NaN: serde_json writes one as `null` (a rate over no probes), read back as NaN.
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
@@ -59,6 +68,7 @@ impl Default for Calibration {
             variant_pairs: Vec::new(),
             reconstruction: None,
             revision: 0,
+            rule: 0,
         }
     }
 }
@@ -134,5 +144,18 @@ mod tests {
         // Halfway in log(patches) between 40 and 400 is ~126.
         assert!((c.evidence_for(126) - 1.5).abs() < 0.01);
         assert!(c.evidence_for(60) > c.evidence_for(200));
+    }
+
+    #[test]
+    fn a_calibration_stored_before_the_vote_rule_reads_as_an_older_rule() {
+        // What an index written before `rule` existed holds: it must read back (the index
+        // opens) and as rule 0, so that `Index::needs_calibration` asks for new thresholds.
+        let old = r#"{"evidence":1.5,"evidence_by_patches":[[10.0,1.9]],"distance":1.0,
+            "positives":10,"negatives":20,"positive_recall":0.9,"negative_pass":0.0,
+            "variant_pairs":[],"revision":161}"#;
+        let c: Calibration = serde_json::from_str(old).expect("an old calibration reads back");
+        assert_eq!(c.rule, 0);
+        assert_ne!(c.rule, VOTE_RULE);
+        assert_eq!(c.revision, 161);
     }
 }

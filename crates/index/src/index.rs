@@ -10,7 +10,7 @@ use latentid_store::{
     Store,
 };
 
-use crate::{Calibration, IndexError, Result};
+use crate::{Calibration, IndexError, Result, VOTE_RULE};
 
 /// The backend [`Index::open`] and [`Index::create`] use in this process ([`Index::use_backend`]).
 static BACKEND: RwLock<Option<Backend>> = RwLock::new(None);
@@ -237,19 +237,20 @@ impl Index {
         self.calibration.as_ref()
     }
 
-    /// True when the index holds a model and its calibration is missing or was measured
-    /// before the library last changed.
+    /// True when the index holds a model and its calibration is missing, was measured
+    /// before the library last changed, or (audio) under an older vote rule.
     pub fn needs_calibration(&self) -> bool {
         self.has_model()
-            && self
-                .calibration
-                .as_ref()
-                .is_none_or(|c| c.revision != self.store.revision())
+            && self.calibration.as_ref().is_none_or(|c| {
+                c.revision != self.store.revision()
+                    || (self.kind == ItemKind::Audio && c.rule != VOTE_RULE)
+            })
     }
 
     /// Stores a freshly measured calibration, stamped with the store's current revision.
     pub fn set_calibration(&mut self, mut calibration: Calibration) -> Result<()> {
         calibration.revision = self.store.revision();
+        calibration.rule = VOTE_RULE;
         let json = serde_json::to_string(&calibration).map_err(|e| IndexError::Encode {
             index: self.location().to_path_buf(),
             what: "calibration",

@@ -51,6 +51,13 @@ fn a_first_ingest_trains_the_encoder_and_stores_every_track() {
     assert!((r.audio_seconds - 120.0).abs() < 1.0);
     // A model and new signatures: the old (absent) calibration no longer holds.
     assert!(index.needs_calibration());
+    // Measured now (any thresholds do here): it holds, stamped with today's vote rule; one
+    // measured under an older rule would not (see `Calibration::rule`).
+    index
+        .set_calibration(latentid_index::Calibration::default())
+        .unwrap();
+    assert!(!index.needs_calibration());
+    assert_eq!(index.calibration().rule, latentid_index::VOTE_RULE);
 }
 
 #[test]

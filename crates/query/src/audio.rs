@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use latentid_store::{ItemId, Neighbour};
 
-use crate::vote::{vote, votes, VoteParams};
+use crate::vote::{vote, vote_tolerance, votes, VoteParams};
 use crate::{Candidate, Familiarity, Matcher, QueryConfig, QueryResult, Result};
 
 impl Matcher<'_> {
@@ -111,7 +111,7 @@ impl Matcher<'_> {
         cfg: &QueryConfig,
     ) -> Result<QueryResult> {
         let params = VoteParams {
-            tolerance_frames: (self.index().features().index_hop_frames as i64 / 2).max(1),
+            tolerance_frames: vote_tolerance(self.index().features().index_hop_frames),
         };
         let mut vs = votes(neighbours, frames);
         if let Some(x) = exclude {
