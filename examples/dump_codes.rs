@@ -1,6 +1,7 @@
 //! Research tool (not part of the product): writes an audio index's stored signatures and the
-//! codes of a list of query clips as raw little-endian f32 files, so decision statistics can be
-//! studied offline in numpy (benches/eval/decide.py).
+//! codes of the WAV clips in a folder (cut as `latentid query` cuts them) as raw little-endian
+//! f32 files, so decision statistics can be studied offline in numpy (benches/eval/decide.py).
+//! The evaluation's phone-band clips are MP3 and are left out.
 //!
 //! cargo run --release --example dump_codes -- INDEX OUT_DIR QUERY_DIR
 use std::io::Write;
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use latentid_index::Index;
+use latentid_query::QueryConfig;
 use latentid_store::SearchParams;
 
 fn main() -> anyhow::Result<()> {
@@ -21,6 +23,8 @@ fn main() -> anyhow::Result<()> {
     let mut vec_f = std::io::BufWriter::new(std::fs::File::create(out.join("stored.f32"))?);
     let mut meta = std::io::BufWriter::new(std::fs::File::create(out.join("stored.csv"))?);
     writeln!(meta, "item,offset")?;
+    let mut names = std::fs::File::create(out.join("items.csv"))?;
+    writeln!(names, "item,name")?;
     for item in index.store().items()? {
         let (offsets, vectors) = index.store().signatures(item.id)?;
         for o in &offsets {
@@ -29,10 +33,6 @@ fn main() -> anyhow::Result<()> {
         for v in &vectors {
             vec_f.write_all(&v.to_le_bytes())?;
         }
-    }
-    let mut names = std::fs::File::create(out.join("items.csv"))?;
-    writeln!(names, "item,name")?;
-    for item in index.store().items()? {
         writeln!(
             names,
             "{},{}",
@@ -55,7 +55,7 @@ fn main() -> anyhow::Result<()> {
         let audio = index
             .decode_audio(&f)
             .with_context(|| f.display().to_string())?;
-        let clip = index.encode_clip(&audio.samples, 3)?;
+        let clip = index.encode_clip(&audio.samples, QueryConfig::default().hop_frames)?;
         let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
         for fr in &clip.frames {
             writeln!(qm, "{},{}", name.as_deref().unwrap_or(""), fr)?;

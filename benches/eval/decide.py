@@ -27,9 +27,13 @@ ap.add_argument("dump", help="dump_codes output directory")
 ap.add_argument("queries", help="queries.json of the evaluation corpus")
 ap.add_argument("--k", type=int, default=10, help="neighbours per query patch (latentid's default)")
 ap.add_argument("--hop", type=int, default=8, help="the index hop in frames (dump_codes prints it)")
+ap.add_argument("--tolerance", type=int, default=None,
+                help="votes agree within +-this many frames (default: a quarter of the hop, as latentid)")
 ap.add_argument("--quantile", type=float, default=0.995)
 args = ap.parse_args()
-K, TOL = args.k, max(args.hop // 2, 1)
+K = args.k
+TOL = args.tolerance if args.tolerance is not None else max(args.hop // 4, 1)  # the vote window, either way
+HALF_HOP = max(args.hop // 2, 1)  # no query patch is further than this from a stored one
 
 stored_meta = np.loadtxt(f"{args.dump}/stored.csv", delimiter=",", skiprows=1, dtype=np.int64).reshape(-1, 2)
 s_item, s_off = stored_meta[:, 0], stored_meta[:, 1]
@@ -80,8 +84,8 @@ def aligned_z(qc, frames, item, window, mu, sd):
     offs, rows = by_item[item]
     z = []
     for j, f in enumerate(frames):
-        lo = np.searchsorted(offs, f + delta - TOL - 1)
-        hi = np.searchsorted(offs, f + delta + TOL + 1, side="right")
+        lo = np.searchsorted(offs, f + delta - HALF_HOP)
+        hi = np.searchsorted(offs, f + delta + HALF_HOP, side="right")
         if hi > lo:
             z.append(((S[rows[lo:hi]] @ qc[j]).max() - mu[j]) / sd[j])
     return float(np.mean(z)) if z else 0.0
@@ -105,14 +109,15 @@ def distinct_item_rank(items):
     return w
 
 
+# How a neighbour's vote is weighed, from the patches' neighbour similarities and items (rows: patches).
 WEIGHTS = {
-    "rank 1/(1+r) (latentid)": lambda sims, n: np.tile(1.0 / (1.0 + np.arange(sims.shape[1])), (n, 1)),
-    "flat": lambda sims, n: np.ones_like(sims),
-    "rank among other tracks' neighbours": None,
-    "rank among other tracks": None,
-    "exp((s-s0)/0.02)": lambda sims, n: np.exp((sims - sims[:, :1]) / 0.02),
-    "exp((s-s0)/0.05)": lambda sims, n: np.exp((sims - sims[:, :1]) / 0.05),
-    "exp((s-s0)/0.1)": lambda sims, n: np.exp((sims - sims[:, :1]) / 0.1),
+    "rank 1/(1+r) (latentid)": lambda sims, items: np.broadcast_to(1.0 / (1.0 + np.arange(sims.shape[1])), sims.shape),
+    "flat": lambda sims, items: np.ones_like(sims),
+    "rank among other tracks' neighbours": lambda sims, items: other_item_rank(items),
+    "rank among other tracks": lambda sims, items: distinct_item_rank(items),
+    "exp((s-s0)/0.02)": lambda sims, items: np.exp((sims - sims[:, :1]) / 0.02),
+    "exp((s-s0)/0.05)": lambda sims, items: np.exp((sims - sims[:, :1]) / 0.05),
+    "exp((s-s0)/0.1)": lambda sims, items: np.exp((sims - sims[:, :1]) / 0.1),
 }
 queries = json.load(open(args.queries))["queries"]
 records = []
@@ -148,13 +153,7 @@ for q in queries:
             rec["own first"] = float(np.mean(s_item[nb[:, 0]] == truth))
             rec["own in k"] = float(np.mean((s_item[nb[:, :K]] == truth).any(axis=1)))
         for wname, wfun in WEIGHTS.items():
-            if wname == "rank among other tracks' neighbours":
-                w = other_item_rank(items)
-            elif wname == "rank among other tracks":
-                w = distinct_item_rank(items)
-            else:
-                w = wfun(nsims, n)
-            T = tallies(items, offs, frames, w)
+            T = tallies(items, offs, frames, wfun(nsims, items))
             if not T:
                 continue
             a2 = T[1][0] if len(T) > 1 else 0.0
@@ -165,7 +164,8 @@ for q in queries:
         records.append(rec)
 
 print(f"{args.dump}: {sum(r['kind'] == 'pos' for r in records)} in-library clips, "
-      f"{sum(r['kind'] != 'pos' for r in records)} negatives; k={K}, threshold = {args.quantile} quantile of negatives\n")
+      f"{sum(r['kind'] != 'pos' for r in records)} negatives; k={K}, votes agree within +-{TOL} frames, "
+      f"threshold = {args.quantile} quantile of negatives\n")
 print("| statistic | length | threshold | named | top candidate right | out-of-library named |")
 print("|---|---|---:|---:|---:|---:|")
 for stat in [*WEIGHTS, "aligned similarity z (sequence)"]:

@@ -23,7 +23,7 @@ pub struct VoteParams {
 /// The vote tolerance for an index that stores a signature every `index_hop_frames`: a
 /// quarter of the hop. A query patch can sit up to half a hop from the nearest stored one, but
 /// a window that wide also gathers twice the chance votes of a song that is not there; replayed
-/// offline on both evaluation corpora (`benches/eval/decide.py --hop`), windows of +-1 and +-2
+/// offline on both evaluation corpora (`benches/eval/decide.py --tolerance`), windows of +-1 and +-2
 /// frames named more clips than +-4 at the same false-match rate (corpus A 86.6% / 86.6% /
 /// 85.1%, B 90.0% / 88.9% / 88.1%), +-6 fewer (A 83.6%); the quarter keeps some room for
 /// speed-changed clips, whose offsets drift.
