@@ -26,7 +26,8 @@ pub struct VoteParams {
 /// offline on both evaluation corpora (`benches/eval/decide.py --tolerance`), windows of +-1 and +-2
 /// frames named more clips than +-4 at the same false-match rate (corpus A 86.6% / 86.6% /
 /// 85.1%, B 90.0% / 88.9% / 88.1%), +-6 fewer (A 83.6%); the quarter keeps some room for
-/// speed-changed clips, whose offsets drift.
+/// speed-changed clips, whose offsets drift. Thresholds are measured under this rule: a change
+/// here moves `latentid_index::VOTE_RULE`, so existing indexes are recalibrated.
 pub fn vote_tolerance(index_hop_frames: usize) -> i64 {
     (index_hop_frames as i64 / 4).max(1)
 }
