@@ -192,6 +192,45 @@ fn augmentations_are_deterministic_under_a_seed_and_do_what_they_say() {
 }
 
 #[test]
+fn the_music_share_decides_how_often_other_audio_is_the_noise() {
+    let clean = decode_audio(&fixture("audio/wanderer.wav"), 8000)
+        .unwrap()
+        .samples[..8000]
+        .to_vec();
+    let other = sine(440.0, 8000, 1.0);
+    let only_noise = |p_music: f32| AudioAugment {
+        max_shift: 0,
+        p_speed: 0.0,
+        p_noise: 1.0,
+        p_music,
+        p_reverb: 0.0,
+        p_band: 0.0,
+        p_gain: 0.0,
+        ..AudioAugment::default()
+    };
+    // How much of what was added is the other audio (cosine of the residual with it).
+    let share_of_other = |aug: &AudioAugment, seed: u64| {
+        let noisy = aug.apply(&clean, 8000, Some(&other), &mut StdRng::seed_from_u64(seed));
+        let added: Vec<f32> = noisy.iter().zip(&clean).map(|(n, c)| n - c).collect();
+        let dot: f32 = added.iter().zip(&other).map(|(a, o)| a * o).sum();
+        let norm = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>().sqrt();
+        dot / (norm(&added) * norm(&other))
+    };
+    let music_mixes = |p_music: f32| {
+        (0..40)
+            .filter(|&seed| share_of_other(&only_noise(p_music), seed) > 0.99)
+            .count()
+    };
+    assert_eq!(music_mixes(1.0), 40);
+    assert_eq!(music_mixes(0.0), 0);
+    let default = music_mixes(AudioAugment::default().p_music);
+    assert!(
+        (16..=32).contains(&default),
+        "{default} of 40 at the default share"
+    );
+}
+
+#[test]
 fn image_augmentations_change_pictures_deterministically() {
     let img = load_image(&fixture("images/astronaut.png")).unwrap();
     let mut r1 = StdRng::seed_from_u64(4);
