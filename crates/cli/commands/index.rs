@@ -1,7 +1,7 @@
 //! `latentid index`: ingest, then calibrate what changed.
 
 use anyhow::Result;
-use latentid_index::Calibration;
+use latentid_index::{Calibration, RATIO_RANK};
 use latentid_ingest::{ingest, IngestConfig, IngestReport};
 use latentid_model::EncoderKind;
 use latentid_query::{calibrate_if_needed, CalibrationConfig};
@@ -138,8 +138,14 @@ pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
             }
         ),
         ItemKind::Image => println!(
-            "calibration: a match must be within distance {:.3}; {} altered copies {:.0}% found, {} nearest strangers {:.0}% within",
-            c.distance,
+            "calibration: a match must be {}; {} altered copies {:.0}% found, {} nearest strangers {:.0}% within",
+            match c.distance_ratio.filter(|&r| r > 0.0) {
+                Some(r) => format!(
+                    "within distance {:.3}, or at most {r:.3} x as far as the picture ranked {RATIO_RANK}",
+                    c.distance
+                ),
+                None => format!("within distance {:.3}", c.distance),
+            },
             c.positives,
             c.positive_recall * 100.0,
             c.negatives,

@@ -17,8 +17,16 @@ pub struct Calibration {
     /// this existed) falls back to `evidence`.
     #[serde(default)]
     pub evidence_by_patches: Vec<(f32, f32)>,
-    /// Images: the signature distance at which confidence is 0.5.
+    /// Images: the signature distance at which confidence is 0.5 when the ratio below cannot
+    /// be taken (fewer than [`RATIO_RANK`] pictures come back, or an index calibrated before
+    /// it was kept); also the default link of `latentid duplicates`.
     pub distance: f32,
+    /// Images: a match's distance is at most this share of the distance to the
+    /// [`RATIO_RANK`]-th nearest picture (a ratio test: a copy of a stored picture stands out
+    /// from the crowd of its neighbours, a stranger does not). `None`: calibrated before this
+    /// was kept; the index is recalibrated at its next `latentid index`.
+    #[serde(default)]
+    pub distance_ratio: Option<f32>,
     /// Probes it was measured on, and how they fared at the chosen threshold.
     pub positives: usize,
     pub negatives: usize,
@@ -49,6 +57,11 @@ pub struct Calibration {
 /// 1: votes agree within a quarter of the index hop (was: half).
 pub const VOTE_RULE: u32 = 1;
 
+/// Images: the rank of the picture a match's distance is compared with (see
+/// [`Calibration::distance_ratio`]). The third, not the second: a library may hold a picture
+/// twice (a burst, an edited copy), and a copy of one must still stand out from the rest.
+pub const RATIO_RANK: usize = 3;
+
 /// JSON has no NaN: serde_json writes one as `null` (a rate over no probes), read back as NaN.
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
     Ok(<Option<f32> as serde::Deserialize>::deserialize(d)?.unwrap_or(f32::NAN))
@@ -61,6 +74,7 @@ impl Default for Calibration {
             evidence: 1.0,
             evidence_by_patches: Vec::new(),
             distance: 1.0,
+            distance_ratio: None,
             positives: 0,
             negatives: 0,
             positive_recall: f32::NAN,
@@ -147,7 +161,7 @@ mod tests {
     }
 
     #[test]
-    fn a_calibration_stored_before_the_vote_rule_reads_as_an_older_rule() {
+    fn a_calibration_stored_before_the_vote_rule_reads_as_an_older_rule_without_a_ratio() {
         // What an index written before `rule` existed holds: it must read back (the index
         // opens) and as rule 0, so that `Index::needs_calibration` asks for new thresholds.
         let old = r#"{"evidence":1.5,"evidence_by_patches":[[10.0,1.9]],"distance":1.0,
@@ -157,5 +171,7 @@ mod tests {
         assert_eq!(c.rule, 0);
         assert_ne!(c.rule, VOTE_RULE);
         assert_eq!(c.revision, 161);
+        // Nor had it a picture distance ratio: an image index is recalibrated for one.
+        assert_eq!(c.distance_ratio, None);
     }
 }

@@ -238,12 +238,14 @@ impl Index {
     }
 
     /// True when the index holds a model and its calibration is missing, was measured
-    /// before the library last changed, or (audio) under an older vote rule.
+    /// before the library last changed, (audio) under an older vote rule, or (images) without
+    /// a distance ratio.
     pub fn needs_calibration(&self) -> bool {
         self.has_model()
             && self.calibration.as_ref().is_none_or(|c| {
                 c.revision != self.store.revision()
                     || (self.kind == ItemKind::Audio && c.rule != VOTE_RULE)
+                    || (self.kind == ItemKind::Image && c.distance_ratio.is_none())
             })
     }
 
