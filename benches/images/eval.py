@@ -450,9 +450,11 @@ def report(args):
     cal = lat.get("calibration") or {}
     lines.append(f"Not in the library: latentid named a library picture for {named} of {len(held)} "
                  f"unrelated queries ({named_orig} of the {len(held_orig)} originals). Calibrated "
-                 f"\"no match\" distance {cal.get('distance') or float('nan'):.3f} "
-                 f"(on {cal.get('positives')} altered copies and {cal.get('negatives')} stranger probes: "
-                 f"{100 * (cal.get('positive_recall') or 0):.1f}% of the copies within it, "
+                 f"\"no match\": a match is within distance {cal.get('distance') or float('nan'):.3f}"
+                 + (f" or at most {cal['distance_ratio']:.3f} x the distance of the picture ranked third"
+                    if cal.get("distance_ratio") else "")
+                 + f" (on {cal.get('positives')} altered copies and {cal.get('negatives')} stranger probes: "
+                 f"{100 * (cal.get('positive_recall') or 0):.1f}% of the copies named, "
                  f"{100 * (cal.get('negative_pass') or 0):.1f}% of the strangers).")
     lines.append("")
     errors = sum(1 for r in lat["results"].values() if "error" in r)
