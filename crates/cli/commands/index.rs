@@ -139,7 +139,7 @@ pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
         ),
         ItemKind::Image => println!(
             "calibration: a match must be {}; {} altered copies {:.0}% found, {} strangers (their own picture left out) {:.0}% named",
-            match c.distance_ratio.filter(|&r| r > 0.0) {
+            match c.picture_ratio() {
                 Some(r) => format!(
                     "within distance {:.3}, or at most {r:.3} x as far as the picture ranked {RATIO_RANK}",
                     c.distance

@@ -100,6 +100,13 @@ impl Calibration {
             .join(", ")
     }
 
+    /// Images: the calibrated [`Self::distance_ratio`] when there is one to decide by (`None`
+    /// for an index calibrated before it was kept, or with too few pictures to measure it,
+    /// which is stored as 0).
+    pub fn picture_ratio(&self) -> Option<f32> {
+        self.distance_ratio.filter(|&r| r > 0.0)
+    }
+
     /// Whether two items were found to be variants of one tune.
     pub fn are_variants(&self, a: u64, b: u64) -> bool {
         self.variant_pairs

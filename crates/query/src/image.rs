@@ -115,7 +115,7 @@ impl Matcher<'_> {
 /// How a picture query's distances become a confidence (0.5 at the threshold): a picture is
 /// accepted when it is within the distance, or within the ratio of the [`RATIO_RANK`]-th
 /// nearest picture's distance.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Decision {
     max_distance: f32,
     /// (the [`RATIO_RANK`]-th nearest picture's distance, the largest share of it accepted),
@@ -132,13 +132,9 @@ impl Decision {
         distances: &[f32],
     ) -> Self {
         let max_distance = cfg.max_distance.unwrap_or(calib.distance).max(1e-6);
-        let ratio = match (calib.distance_ratio, distances.get(RATIO_RANK - 1)) {
+        let ratio = match (calib.picture_ratio(), ratio_reference(distances)) {
             _ if cfg.max_distance.is_some() => None,
-            (Some(max), Some(&reference))
-                if max > 0.0 && reference.is_finite() && reference > 0.0 =>
-            {
-                Some((reference, max))
-            }
+            (Some(max), Some(reference)) => Some((reference, max)),
             _ => None,
         };
         Self {
@@ -162,6 +158,15 @@ impl Decision {
                 .ratio
                 .is_some_and(|(reference, max)| distance <= max * reference)
     }
+}
+
+/// The distance a picture's is compared with in the ratio test: the [`RATIO_RANK`]-th of
+/// `distances` (nearest first), when that many came back at a usable distance.
+pub(crate) fn ratio_reference(distances: &[f32]) -> Option<f32> {
+    distances
+        .get(RATIO_RANK - 1)
+        .copied()
+        .filter(|&d| d.is_finite() && d > 0.0)
 }
 
 /// The whole-picture signature (offset 0) among a picture's stored signatures; the first

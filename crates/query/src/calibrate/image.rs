@@ -9,13 +9,13 @@
 //! negatives out, with `margin`; how many positives it names is reported beside it.
 //!
 //! Two thresholds are measured this way, as a query applies them (named by either): a plain
-//! distance, and a ratio (the nearest picture's distance as a share of the [`RATIO_RANK`]-th
+//! distance, and a ratio (the nearest picture's distance as a share of the [`RATIO_RANK`](latentid_index::RATIO_RANK)-th
 //! nearest's). The ratio carries most matches: a few featureless pictures (gradients, blank
 //! pages, smooth wallpapers) sit almost on top of each other, and their probes alone keep the
 //! distance threshold so tight that most cropped or turned photos fail it (benches/RESULTS.md,
 //! pictures); the distance still names a copy of a picture the library holds several times.
 
-use latentid_index::{Calibration, RATIO_RANK};
+use latentid_index::Calibration;
 use latentid_media::augment::ImageAugment;
 use latentid_media::load_image;
 use latentid_store::{Item, ItemId};
@@ -23,6 +23,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::{share, CalibrationConfig};
+use crate::image::ratio_reference;
 use crate::{Matcher, QueryConfig, Result};
 
 /// Everyday copies queried per probed picture (the unaltered picture is one more negative).
@@ -33,7 +34,7 @@ const COPIES: usize = 4;
 const PROBE_SIDE: u32 = 256;
 
 /// What a query of a probed picture met with its own picture left out: the nearest other
-/// picture's distance, and its ratio to the [`RATIO_RANK`]-th's (infinite when fewer came back).
+/// picture's distance, and its ratio to the [`RATIO_RANK`](latentid_index::RATIO_RANK)-th's (infinite when fewer came back).
 type Negative = (f32, f32);
 
 /// A stored picture nearer than this share of the next other picture's distance is a twin
@@ -145,13 +146,10 @@ pub(super) fn measure(
     Ok(())
 }
 
-/// `distance` as a share of the [`RATIO_RANK`]-th of `distances` (nearest first); infinite
-/// when fewer came back.
+/// `distance` as a share of the ratio test's reference among `distances` (nearest first);
+/// infinite when there is none.
 fn ratio(distances: &[f32], distance: f32) -> f32 {
-    match distances.get(RATIO_RANK - 1) {
-        Some(&reference) if reference.is_finite() && reference > 0.0 => distance / reference,
-        _ => f32::INFINITY,
-    }
+    ratio_reference(distances).map_or(f32::INFINITY, |reference| distance / reference)
 }
 
 /// The value below which a share `1 - keep_out` of the finite `values` lies (the smallest
