@@ -54,32 +54,44 @@ fn the_readme_main_job_names_the_demo_clips() {
 }
 
 #[test]
-fn an_index_of_format_1_still_opens_and_answers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let index = tmp.path().join("v1-audio");
-    copy_dir(&fixtures().join("golden").join("v1-audio"), &index);
-    let list = latentid(&index, &["list", "--json"]);
+fn indexes_of_formats_1_and_3_still_open_and_answer() {
+    // Format 1 predates reading tags: its items are named by file stem.
+    let stems = [
+        "battle",
+        "knolls",
+        "legends_of_the_north",
+        "northerners",
+        "the_city_falls",
+        "wanderer",
+    ];
+    let tagged = [
+        "Aleksi Aubry-Carlson – Battle Music",
+        "Mattias Westlund – Legends of the North",
+        "knolls",
+        "northerners",
+        "the_city_falls",
+        "wanderer",
+    ];
+    for (golden, names) in [("v1-audio", stems), ("v3-audio", tagged)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let index = tmp.path().join(golden);
+        copy_dir(&fixtures().join("golden").join(golden), &index);
+        an_older_index_opens_and_answers(&index, &names);
+    }
+}
+
+fn an_older_index_opens_and_answers(index: &std::path::Path, names: &[&str]) {
+    let list = latentid(index, &["list", "--json"]);
     assert_eq!(list.code, 0, "{list}");
-    let mut names: Vec<String> = list
+    let mut listed: Vec<String> = list
         .json_lines()
         .iter()
         .map(|i| i["name"].as_str().unwrap().to_string())
         .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        [
-            "battle",
-            "knolls",
-            "legends_of_the_north",
-            "northerners",
-            "the_city_falls",
-            "wanderer"
-        ],
-        "{list}"
-    );
-    assert_demo_answers(&query_demo_clips(&index));
-    let stats = latentid(&index, &["stats", "--json"]).json();
+    listed.sort();
+    assert_eq!(listed, names, "{list}");
+    assert_demo_answers(&query_demo_clips(index));
+    let stats = latentid(index, &["stats", "--json"]).json();
     assert_eq!(stats["latent_dim"], 8, "{stats:#}");
     assert_eq!(stats["kind"], "audio", "{stats:#}");
 }

@@ -5,8 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 /// The on-disk layout this crate writes, bumped with any change to it (indexes/README.md).
-/// Opening an index of version 1 upgrades it in place; any other version is refused.
-pub const FORMAT_VERSION: u32 = 3;
+/// Opening an index of an older version upgrades it in place; a newer one is refused.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// What an index holds: one kind per index. Serialised as "audio" / "image" (manifests of
 /// format 1 say "Audio" / "Image").

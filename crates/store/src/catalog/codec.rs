@@ -14,8 +14,16 @@ use serde::{Deserialize, Serialize};
 use crate::types::{Item, ItemId, Manifest};
 
 pub(crate) const MANIFEST: &[u8] = b"m:manifest";
-pub(crate) const MODEL_CONFIG: &[u8] = b"m:model_config";
-pub(crate) const MODEL_WEIGHTS: &[u8] = b"m:model_weights";
+/// Format 3's model keys in the main tree (read only to upgrade them): sled rewrites a leaf
+/// whole when any key in it changes, and these shared one with the keys every commit writes,
+/// so each rewrite left another multi-megabyte copy of the weights on disk.
+pub(crate) const MODEL_CONFIG_V3: &[u8] = b"m:model_config";
+pub(crate) const MODEL_WEIGHTS_V3: &[u8] = b"m:model_weights";
+/// The sled tree that holds the model, alone: written only when the model changes.
+pub(crate) const MODEL_TREE: &[u8] = b"model";
+/// In [`MODEL_TREE`]: the encoder's configuration (JSON) and its weights (safetensors).
+pub(crate) const MODEL_CONFIG: &[u8] = b"config";
+pub(crate) const MODEL_WEIGHTS: &[u8] = b"weights";
 pub(crate) const COUNTERS: &[u8] = b"m:counters";
 /// Commits applied to the catalog so far (u64 BE; absent before the first commit that wrote
 /// it): checked against the seal file ([`super::seal`]) when the catalog is opened.

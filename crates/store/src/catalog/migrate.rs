@@ -1,14 +1,15 @@
 //! Upgrades from older formats, one step at a time. Format 1 stored counters and item records
 //! with bincode 2 (standard config); format 2 stores them as JSON and adds a revision to the
 //! counters. Format 3 stores each item's signatures as one block of half floats instead of one
-//! f32 row per signature. Manifest, model, hash/path keys and tombstones are the same in all.
+//! f32 row per signature. Format 4 moves the model out of the main tree into its own. Manifest,
+//! hash/path keys and tombstones are the same in all.
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use super::codec::{block_key, decode_sig, encode_block, key_id, Counters, ItemRecord};
-use super::codec::{COUNTERS, ITEM, SIG};
+use super::codec::{COUNTERS, ITEM, MODEL_CONFIG_V3, MODEL_WEIGHTS_V3, SIG};
 use super::Catalog;
 use crate::types::{Item, ItemId, ItemKind};
 
@@ -150,6 +151,31 @@ pub(super) fn from_v2(catalog: &Catalog) -> crate::Result<()> {
     catalog.commit(batch)?;
     tracing::info!(
         "upgraded the index at {} from format 2 to 3 ({blocks} signature blocks)",
+        catalog.dir.display()
+    );
+    Ok(())
+}
+
+/// Moves a format-3 catalog's model (config and weights) from the main tree into the model's
+/// own, and bumps its manifest's version, in one transaction, flushed. The copies of the
+/// weights sled wrote before are its to reclaim as it reuses its log.
+pub(super) fn from_v3(catalog: &Catalog) -> crate::Result<()> {
+    let mut batch = catalog.batch();
+    let config = catalog.get(MODEL_CONFIG_V3)?;
+    let weights = catalog.get(MODEL_WEIGHTS_V3)?;
+    if let (Some(config), Some(weights)) = (&config, &weights) {
+        let config = std::str::from_utf8(config)
+            .map_err(|_| catalog.corrupt("the model config is not UTF-8"))?;
+        batch.model(config, weights);
+    }
+    batch.inner.remove(MODEL_CONFIG_V3);
+    batch.inner.remove(MODEL_WEIGHTS_V3);
+    let mut manifest = catalog.manifest()?;
+    manifest.format_version = 4;
+    batch.manifest(&manifest)?;
+    catalog.commit(batch)?;
+    tracing::info!(
+        "upgraded the index at {} from format 3 to 4 (the model in a tree of its own)",
         catalog.dir.display()
     );
     Ok(())

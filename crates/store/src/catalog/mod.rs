@@ -1,7 +1,8 @@
 //! The sled catalog, typed: the source of truth for the manifest, the model, the items and
 //! their signature rows. Every read decodes through [`codec`], every write goes through a
 //! [`Batch`] that [`Catalog::commit`] applies atomically and flushes, so a write is durable
-//! when it returns. It knows nothing of the graph; whoever writes holds the store's writers'
+//! when it returns. The model lives in a tree of its own ([`codec::MODEL_TREE`]), so that the
+//! commits of an ingest, which rewrite the main tree's small records, never rewrite it. It knows nothing of the graph; whoever writes holds the store's writers'
 //! lock, which the catalog does not see.
 
 mod codec;
@@ -24,6 +25,8 @@ pub(crate) struct Catalog {
     /// The index directory (the database is in `catalog/` under it), for messages.
     dir: PathBuf,
     db: sled::Db,
+    /// The model's tree ([`MODEL_TREE`]).
+    model: sled::Tree,
     /// Commits applied so far (`m:commits`); held through each commit, which bumps it.
     commits: Mutex<u64>,
 }
@@ -58,11 +61,7 @@ impl Catalog {
             path: dir.to_path_buf(),
             source,
         })?;
-        let catalog = Catalog {
-            dir: dir.to_path_buf(),
-            db,
-            commits: Mutex::new(0),
-        };
+        let catalog = Catalog::on(dir, db)?;
         let mut batch = catalog.batch();
         batch.manifest(manifest)?;
         batch.counters(&Counters::default())?;
@@ -74,11 +73,7 @@ impl Catalog {
     /// one format at a time. A catalog that holds fewer commits than its seal records has
     /// lost writes to a damaged file: it is refused.
     pub fn open(dir: &Path) -> Result<Catalog> {
-        let mut catalog = Catalog {
-            dir: dir.to_path_buf(),
-            db: open_db(dir)?,
-            commits: Mutex::new(0),
-        };
+        let mut catalog = Catalog::on(dir, open_db(dir)?)?;
         let held = catalog.held_commits()?;
         catalog.commits = Mutex::new(held);
         catalog.check_seal(held)?;
@@ -87,6 +82,7 @@ impl Catalog {
                 FORMAT_VERSION => return Ok(catalog),
                 1 => migrate::from_v1(&catalog)?,
                 2 => migrate::from_v2(&catalog)?,
+                3 => migrate::from_v3(&catalog)?,
                 found => {
                     return Err(StoreError::FormatVersion {
                         path: dir.to_path_buf(),
@@ -96,6 +92,20 @@ impl Catalog {
                 }
             }
         }
+    }
+
+    /// The catalog in `db` (at `dir`), its commit count not yet read.
+    fn on(dir: &Path, db: sled::Db) -> Result<Catalog> {
+        let model = db.open_tree(MODEL_TREE).map_err(|source| StoreError::Db {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(Catalog {
+            dir: dir.to_path_buf(),
+            db,
+            model,
+            commits: Mutex::new(0),
+        })
     }
 
     /// The commits the catalog holds (0 for one written before they were counted).
@@ -185,7 +195,8 @@ impl Catalog {
     }
 
     pub fn model(&self) -> Result<Option<(String, Vec<u8>)>> {
-        match (self.get(MODEL_CONFIG)?, self.get(MODEL_WEIGHTS)?) {
+        let get = |key: &[u8]| self.model.get(key).map_err(self.db_err());
+        match (get(MODEL_CONFIG)?, get(MODEL_WEIGHTS)?) {
             (Some(config), Some(weights)) => {
                 let config = String::from_utf8(config.to_vec())
                     .map_err(|_| self.corrupt("the model config is not UTF-8"))?;
@@ -335,16 +346,34 @@ impl Catalog {
         Batch {
             catalog: self,
             inner: sled::Batch::default(),
+            model: None,
         }
     }
 
     /// Applies `batch` atomically and flushes it to disk before returning; then seals the
-    /// new commit count ([`seal`]).
+    /// new commit count ([`seal`]). A batch that writes the model is one transaction over the
+    /// main tree and the model's.
     pub fn commit(&self, mut batch: Batch<'_>) -> Result<()> {
         let mut commits = self.commits();
         let next = *commits + 1;
         batch.inner.insert(COMMITS, &id_value(next));
-        self.db.apply_batch(batch.inner).map_err(self.db_err())?;
+        match &batch.model {
+            None => self.db.apply_batch(batch.inner).map_err(self.db_err())?,
+            Some(model) => {
+                use sled::transaction::{ConflictableTransactionError, TransactionError};
+                use sled::Transactional;
+                (&*self.db, &self.model)
+                    .transaction(|(main, model_tree)| {
+                        main.apply_batch(&batch.inner)?;
+                        model_tree.apply_batch(model)?;
+                        Ok::<_, ConflictableTransactionError<()>>(())
+                    })
+                    .map_err(|e| match e {
+                        TransactionError::Storage(source) => self.db_err()(source),
+                        TransactionError::Abort(()) => self.corrupt("a model write was aborted"),
+                    })?
+            }
+        }
         self.flush()?;
         *commits = next;
         // The commit is durable: a seal that cannot be written stays behind the catalog, which
@@ -429,6 +458,8 @@ fn open_db_once(dir: &Path) -> Result<sled::Db> {
 pub(crate) struct Batch<'c> {
     catalog: &'c Catalog,
     inner: sled::Batch,
+    /// Writes to the model's tree, if any.
+    model: Option<sled::Batch>,
 }
 
 impl Batch<'_> {
@@ -458,8 +489,10 @@ impl Batch<'_> {
     }
 
     pub fn model(&mut self, config_json: &str, weights: &[u8]) {
-        self.inner.insert(MODEL_CONFIG, config_json.as_bytes());
-        self.inner.insert(MODEL_WEIGHTS, weights);
+        let mut model = sled::Batch::default();
+        model.insert(MODEL_CONFIG, config_json.as_bytes());
+        model.insert(MODEL_WEIGHTS, weights);
+        self.model = Some(model);
     }
 
     /// Writes an item's record (its hash and path keys are [`Batch::index_item`]'s).

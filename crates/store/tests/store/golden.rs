@@ -17,6 +17,32 @@ fn golden_copy(tmp: &Path, name: &str) -> PathBuf {
     dir
 }
 
+/// What every golden index is once opened: the fixture library's six tracks at the current
+/// format, PCA of size 8, calibrated.
+fn assert_upgraded(store: &SledStore) {
+    let m = store.manifest();
+    assert_eq!(m.format_version, FORMAT_VERSION);
+    assert_eq!((m.kind, m.latent_dim), (ItemKind::Audio, 8));
+    assert!(m.extra.contains_key("calibration"), "{m:?}");
+    let (config, weights) = store.model().unwrap().expect("the PCA model");
+    assert!(config.contains("Pca") && !weights.is_empty(), "{config}");
+    assert_eq!(store.items().unwrap().len(), 6);
+}
+
+/// Each item's 11th signature finds itself first, at distance 0, approximately as exactly.
+fn assert_each_item_finds_itself(store: &SledStore) {
+    for (id, item) in store.items().unwrap().iter().enumerate() {
+        let (_, v) = store.signatures(item.id).unwrap();
+        let q = &v[8 * 10..8 * 11];
+        let hits = store.search(q, 3).unwrap();
+        assert_eq!(
+            (hits[0].item, hits[0].offset, hits[0].distance),
+            (id as u64, 80, 0.0)
+        );
+        assert_eq!(hits, store.search_exact(q, 3).unwrap());
+    }
+}
+
 fn golden_v1_copy(tmp: &Path) -> PathBuf {
     golden_copy(tmp, "v1-audio")
 }
@@ -26,12 +52,7 @@ fn a_format_1_index_is_upgraded_and_answers_as_before() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = golden_v1_copy(tmp.path());
     let check = |store: &SledStore| {
-        let m = store.manifest();
-        assert_eq!(m.format_version, FORMAT_VERSION);
-        assert_eq!((m.kind, m.latent_dim), (ItemKind::Audio, 8));
-        assert!(m.extra.contains_key("calibration"), "{m:?}");
-        let (config, weights) = store.model().unwrap().expect("the PCA model");
-        assert!(config.contains("Pca") && !weights.is_empty(), "{config}");
+        assert_upgraded(store);
         let items = store.items().unwrap();
         let names: Vec<_> = items.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(
@@ -96,12 +117,8 @@ fn a_format_2_index_has_its_signatures_packed_into_blocks_and_answers_as_before(
     let tmp = tempfile::tempdir().unwrap();
     let dir = golden_copy(tmp.path(), "v2-audio");
     let check = |store: &SledStore| {
-        let m = store.manifest();
-        assert_eq!(m.format_version, FORMAT_VERSION);
-        assert_eq!((m.kind, m.latent_dim), (ItemKind::Audio, 8));
-        assert!(m.extra.contains_key("calibration"), "{m:?}");
+        assert_upgraded(store);
         let items = store.items().unwrap();
-        assert_eq!(items.len(), 6);
         for item in &items {
             assert_eq!(item.signatures, 74, "{item:?}");
             assert!(item.reconstruction.is_some(), "{item:?}");
@@ -111,16 +128,7 @@ fn a_format_2_index_has_its_signatures_packed_into_blocks_and_answers_as_before(
         assert_eq!(vectors.len(), 74 * 8);
         // Every value survives as its half float (format 2 held f32).
         assert!(vectors.iter().all(|&v| v == half_float(v)));
-        for (id, item) in items.iter().enumerate() {
-            let (_, v) = store.signatures(item.id).unwrap();
-            let q = &v[8 * 10..8 * 11];
-            let hits = store.search(q, 3).unwrap();
-            assert_eq!(
-                (hits[0].item, hits[0].offset, hits[0].distance),
-                (id as u64, 80, 0.0)
-            );
-            assert_eq!(hits, store.search_exact(q, 3).unwrap());
-        }
+        assert_each_item_finds_itself(store);
         let stats = store.stats().unwrap();
         assert_eq!(
             (stats.items, stats.signatures, stats.tombstoned),
@@ -136,4 +144,29 @@ fn a_format_2_index_has_its_signatures_packed_into_blocks_and_answers_as_before(
     let v = vectors_for("new", 2, 8);
     store.add_item(item("new"), &[0, 8], &v).unwrap();
     assert_eq!(store.search(&v[..8], 1).unwrap()[0].item, 6);
+}
+
+#[test]
+fn a_format_3_index_has_its_model_moved_to_a_tree_of_its_own_and_answers_as_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = golden_copy(tmp.path(), "v3-audio");
+    let check = |store: &SledStore| {
+        assert_upgraded(store);
+        let items = store.items().unwrap();
+        assert!(items.iter().all(|i| i.signatures == 74), "{items:?}");
+        assert_each_item_finds_itself(store);
+    };
+    let store = SledStore::open(&dir).unwrap();
+    check(&store);
+    let (config, weights) = store.model().unwrap().unwrap();
+    drop(store);
+    let store = SledStore::open(&dir).unwrap();
+    check(&store);
+    // A new model replaces the moved one.
+    store
+        .set_model(&config, &weights[..weights.len() / 2])
+        .unwrap();
+    drop(store);
+    let store = SledStore::open(&dir).unwrap();
+    assert_eq!(store.model().unwrap().unwrap().1.len(), weights.len() / 2);
 }
