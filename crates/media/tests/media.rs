@@ -295,10 +295,28 @@ fn luminance_input_barely_moves_under_colour_edits_unlike_rgb() {
 fn stored_views_cover_the_picture_and_geometry_edits_keep_the_size() {
     let p = ImageParams::default();
     let views = p.views();
-    assert_eq!(views.len(), 1 + 4 + 9, "whole, 2x2 at 85%, 3x3 at 70%");
+    assert_eq!(views.len(), 1 + 16 + 25, "whole, 4x4 at 85%, 5x5 at 70%");
     assert_eq!(views[0], [0.0, 0.0, 1.0, 1.0]);
     for [x, y, w, h] in &views {
         assert!(*x >= 0.0 && *y >= 0.0 && x + w <= 1.0 + 1e-6 && y + h <= 1.0 + 1e-6);
+    }
+    // A crop to 85% (70%) of each side, anywhere, lies within 2.5% (3.75%) of the side of a
+    // stored window of its size: misalignment is what moves the encoder's code.
+    for (scale, bound) in [(0.85f32, 0.025), (0.7, 0.0375)] {
+        for i in 0..=30 {
+            for j in 0..=30 {
+                let (cx, cy) = (
+                    (1.0 - scale) * i as f32 / 30.0,
+                    (1.0 - scale) * j as f32 / 30.0,
+                );
+                let off = views
+                    .iter()
+                    .filter(|v| (v[2] - scale).abs() < 1e-6)
+                    .map(|v| (v[0] - cx).abs().max((v[1] - cy).abs()))
+                    .fold(f32::INFINITY, f32::min);
+                assert!(off <= bound + 1e-6, "{scale} at ({cx}, {cy}): {off}");
+            }
+        }
     }
     let img = load_image(&fixture("images/astronaut.png")).unwrap();
     let rects: Vec<View> = views
