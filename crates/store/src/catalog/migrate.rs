@@ -161,11 +161,11 @@ pub(super) fn from_v2(catalog: &Catalog) -> crate::Result<()> {
 /// weights sled wrote before are its to reclaim as it reuses its log.
 pub(super) fn from_v3(catalog: &Catalog) -> crate::Result<()> {
     let mut batch = catalog.batch();
-    let config = catalog.get(MODEL_CONFIG_V3)?;
-    let weights = catalog.get(MODEL_WEIGHTS_V3)?;
-    if let (Some(config), Some(weights)) = (&config, &weights) {
-        let config = std::str::from_utf8(config)
-            .map_err(|_| catalog.corrupt("the model config is not UTF-8"))?;
+    let model = catalog.decode_model(
+        catalog.get(MODEL_CONFIG_V3)?,
+        catalog.get(MODEL_WEIGHTS_V3)?,
+    )?;
+    if let Some((config, weights)) = &model {
         batch.model(config, weights);
     }
     batch.inner.remove(MODEL_CONFIG_V3);

@@ -2,8 +2,9 @@
 //! their signature rows. Every read decodes through [`codec`], every write goes through a
 //! [`Batch`] that [`Catalog::commit`] applies atomically and flushes, so a write is durable
 //! when it returns. The model lives in a tree of its own ([`codec::MODEL_TREE`]), so that the
-//! commits of an ingest, which rewrite the main tree's small records, never rewrite it. It knows nothing of the graph; whoever writes holds the store's writers'
-//! lock, which the catalog does not see.
+//! commits of an ingest, which rewrite the main tree's small records, never rewrite it. It
+//! knows nothing of the graph; whoever writes holds the store's writers' lock, which the
+//! catalog does not see.
 
 mod codec;
 mod migrate;
@@ -196,7 +197,17 @@ impl Catalog {
 
     pub fn model(&self) -> Result<Option<(String, Vec<u8>)>> {
         let get = |key: &[u8]| self.model.get(key).map_err(self.db_err());
-        match (get(MODEL_CONFIG)?, get(MODEL_WEIGHTS)?) {
+        self.decode_model(get(MODEL_CONFIG)?, get(MODEL_WEIGHTS)?)
+    }
+
+    /// A model's stored config and weights (wherever the format keeps them), checked: none
+    /// unless both are there.
+    fn decode_model(
+        &self,
+        config: Option<sled::IVec>,
+        weights: Option<sled::IVec>,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        match (config, weights) {
             (Some(config), Some(weights)) => {
                 let config = String::from_utf8(config.to_vec())
                     .map_err(|_| self.corrupt("the model config is not UTF-8"))?;
