@@ -58,3 +58,28 @@ fn usage_errors_exit_2() {
     let run = latentid(tmp.path(), &["frobnicate"]);
     assert_eq!(run.code, 2, "{run}");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_listing_quietly() {
+    // `latentid list | head -1`: the reader closes the pipe; latentid must stop as other
+    // command-line tools do, not panic about a failed print.
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_audio_index(tmp.path());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_latentid"))
+        .args(["list", "--json", "--index"])
+        .arg(&index)
+        .env("LATENTID_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run latentid");
+    // Closed before latentid has opened the index, let alone printed.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for latentid");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("panicked") && out.status.code() != Some(101),
+        "{:?}\n{stderr}",
+        out.status
+    );
+}
