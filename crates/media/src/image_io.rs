@@ -127,8 +127,33 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
         .any(|v| v.mirrored)
         .then(|| image::imageops::flip_horizontal(&base));
     let (bw, bh) = (base.width() as f32, base.height() as f32);
-    let mut out = Vec::with_capacity(views.len() * p.input_len());
-    for v in views {
+    let len = p.input_len();
+    let mut out = Vec::with_capacity(views.len() * len);
+    for (i, v) in views.iter().enumerate() {
+        // A mirrored view whose mirror-image window was already cut is that window's input
+        // flipped: no second resize.
+        let partner = [1.0 - v.rect[0] - v.rect[2], v.rect[1], v.rect[2], v.rect[3]];
+        let done = v.mirrored.then(|| {
+            views[..i].iter().position(|u| {
+                !u.mirrored
+                    && u.rect
+                        .iter()
+                        .zip(&partner)
+                        .all(|(a, b)| (a - b).abs() < 1e-4)
+            })
+        });
+        if let Some(Some(j)) = done {
+            let side = s as usize;
+            for plane in out[j * len..(j + 1) * len]
+                .to_vec()
+                .chunks_exact(side * side)
+            {
+                for row in plane.chunks_exact(side) {
+                    out.extend(row.iter().rev());
+                }
+            }
+            continue;
+        }
         let src = match (&mirrored, v.mirrored) {
             (Some(m), true) => m,
             _ => &base,
@@ -136,7 +161,15 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
         let [fx, fy, fw, fh] = v.rect;
         let w = ((fw * bw).round() as u32).clamp(1, base.width());
         let h = ((fh * bh).round() as u32).clamp(1, base.height());
-        let x = ((fx * bw).round() as u32).min(base.width() - w);
+        // A mirrored view is cut where its mirror-image window is, mirrored: the same pixels
+        // whichever way it is made (above).
+        let x = if v.mirrored {
+            base.width()
+                - w
+                - ((((1.0 - fx - fw) * bw).round().max(0.0)) as u32).min(base.width() - w)
+        } else {
+            ((fx * bw).round() as u32).min(base.width() - w)
+        };
         let y = ((fy * bh).round() as u32).min(base.height() - h);
         let part = image::imageops::crop_imm(src, x, y, w, h).to_image();
         let small = image::imageops::resize(&part, s, s, FilterType::Triangle);

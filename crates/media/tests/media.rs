@@ -560,3 +560,45 @@ fn tags_give_title_artist_and_album() {
     assert!(wav.tags.is_empty(), "{:?}", wav.tags);
     assert_eq!(wav.tags.display_name(), None);
 }
+
+#[test]
+fn a_mirrored_view_is_its_partner_window_flipped() {
+    // Cut on its own (alone in the call) or flipped from its partner window's input (after
+    // it), a mirrored view is the same input.
+    let img = load_image(&fixture("images/astronaut.png")).unwrap();
+    let p = ImageParams::default();
+    for rect in [
+        [0.0, 0.0, 1.0, 1.0],
+        [0.05, 0.1, 0.85, 0.85],
+        [0.3, 0.15, 0.7, 0.7],
+    ] {
+        let mirrored = View {
+            rect,
+            mirrored: true,
+        };
+        let alone = image_views(&img, &p, &[mirrored]);
+        let partner = View {
+            rect: [1.0 - rect[0] - rect[2], rect[1], rect[2], rect[3]],
+            mirrored: false,
+        };
+        let both = image_views(&img, &p, &[partner, mirrored]);
+        let flipped = &both[alone.len()..];
+        assert_eq!(flipped.len(), alone.len());
+        let mean_diff = alone
+            .iter()
+            .zip(flipped)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / alone.len() as f32;
+        assert!(mean_diff < 1e-4, "{rect:?}: mean difference {mean_diff}");
+        // Not the partner itself: the flip happened.
+        let unflipped = &both[..alone.len()];
+        let same = alone
+            .iter()
+            .zip(unflipped)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / alone.len() as f32;
+        assert!(same > 0.1, "{rect:?}: {same}");
+    }
+}
