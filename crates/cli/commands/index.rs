@@ -138,7 +138,11 @@ pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
             }
         ),
         ItemKind::Image => println!(
-            "calibration: a match must be {}; {} altered copies {:.0}% found, {} strangers (their own picture left out) {:.0}% named",
+            "calibration: a match must {}{}; {} altered copies {:.0}% found, {} strangers (their own picture left out) {:.0}% named{}",
+            match c.picture_votes() {
+                Some(v) => format!("have {:.0}% of the views agreeing on it, or be ", v * 100.0),
+                None => "be ".into(),
+            },
             match c.picture_ratio() {
                 Some(r) => format!(
                     "within distance {:.3}, or at most {r:.3} x as far as the picture ranked {RATIO_RANK}",
@@ -149,7 +153,11 @@ pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
             c.positives,
             c.positive_recall * 100.0,
             c.negatives,
-            c.negative_pass * 100.0
+            c.negative_pass * 100.0,
+            match c.variant_pairs.len() {
+                0 => String::new(),
+                n => format!("; {n} pairs of pictures look alike (set aside)"),
+            }
         ),
     }
 }

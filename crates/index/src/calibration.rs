@@ -27,6 +27,12 @@ pub struct Calibration {
     /// was kept; the index is recalibrated at its next `latentid index`.
     #[serde(default)]
     pub distance_ratio: Option<f32>,
+    /// Images: a picture is named when its view-vote score (the share of the query's views
+    /// that agree on it and on where the query lies in it) reaches this. `None`: calibrated
+    /// before the view vote; the index is recalibrated at its next `latentid index`. 0: too
+    /// few pictures to measure it (the distance rules decide alone).
+    #[serde(default)]
+    pub view_votes: Option<f32>,
     /// Probes it was measured on, and how they fared at the chosen threshold.
     pub positives: usize,
     pub negatives: usize,
@@ -34,8 +40,8 @@ pub struct Calibration {
     pub positive_recall: f32,
     #[serde(deserialize_with = "nan_if_null")]
     pub negative_pass: f32,
-    /// Audio: pairs of items found to be variants of one tune (their clips, left out, find
-    /// each other again and again), whose hits did not set the threshold.
+    /// Pairs of items found to be variants of one tune, or look-alike pictures (their probes,
+    /// left out, find each other again and again), whose hits did not set the threshold.
     #[serde(default)]
     pub variant_pairs: Vec<(u64, u64)>,
     /// The library's spread of reconstruction errors, against which a query's error becomes
@@ -75,6 +81,7 @@ impl Default for Calibration {
             evidence_by_patches: Vec::new(),
             distance: 1.0,
             distance_ratio: None,
+            view_votes: None,
             positives: 0,
             negatives: 0,
             positive_recall: f32::NAN,
@@ -105,6 +112,11 @@ impl Calibration {
     /// which is stored as 0).
     pub fn picture_ratio(&self) -> Option<f32> {
         self.distance_ratio.filter(|&r| r > 0.0)
+    }
+
+    /// Images: the calibrated [`Self::view_votes`] score when there is one to decide by.
+    pub fn picture_votes(&self) -> Option<f32> {
+        self.view_votes.filter(|&v| v > 0.0)
     }
 
     /// Whether two items were found to be variants of one tune.

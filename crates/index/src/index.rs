@@ -245,7 +245,8 @@ impl Index {
             && self.calibration.as_ref().is_none_or(|c| {
                 c.revision != self.store.revision()
                     || (self.kind == ItemKind::Audio && c.rule != VOTE_RULE)
-                    || (self.kind == ItemKind::Image && c.distance_ratio.is_none())
+                    || (self.kind == ItemKind::Image
+                        && (c.distance_ratio.is_none() || c.view_votes.is_none()))
             })
     }
 

@@ -1,39 +1,197 @@
-//! Picture queries: the picture and its mirror image -> nearest stored views (each picture is
-//! stored as a few views: the whole and overlapping parts) -> pictures ranked by their
-//! nearest view. The nearest is named when it stands out from the crowd — its distance is a
-//! small enough share of the [`RATIO_RANK`]-th nearest picture's (a ratio test) — or is very
-//! near. Both thresholds are calibrated per library; the ratio carries most matches, because
-//! a distance alone is not comparable across pictures: featureless pictures all sit close
-//! together, while a cropped photo sits far from its original.
+//! Picture queries. A picture is stored as a few views (the whole and overlapping windows);
+//! a query is cut into the same views, and its mirror image too. Two rules name a picture:
+//! - the view vote ([`crate::view_vote`]): the query's views find views of one stored picture
+//!   and agree on where the query lies in it — carries copies that are turned, recoloured,
+//!   captioned or noisy;
+//! - the nearest picture to the whole query (or its mirror image) stands out from the crowd:
+//!   its distance is a small enough share of the [`RATIO_RANK`]-th nearest picture's (a ratio
+//!   test), or is very near — carries crops, whose parts are not stored at their scale.
+//!
+//! Each threshold is calibrated per library (`calibrate`): a distance alone is not comparable
+//! across pictures (featureless pictures all sit close together, while a cropped photo sits
+//! far from its original), and neither is a raw count of agreeing views.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use latentid_index::{summarise, RATIO_RANK};
 use latentid_media::{DynamicImage, View};
-use latentid_store::{ItemId, Neighbour};
+use latentid_store::{Item, ItemId, Neighbour};
 
+use crate::view_vote::{view_votes, VIEW_NEIGHBOURS};
 use crate::{Candidate, Matcher, QueryConfig, QueryResult, Result};
 
+/// What one picture query found, before any decision: the neighbours of the whole picture
+/// (as it is and mirrored) and of each of its views.
+pub(crate) struct PictureProbe {
+    /// The whole picture's codes, as it is and mirrored.
+    whole_codes: Vec<f32>,
+    wholes: Vec<Neighbour>,
+    per_view: Vec<Vec<Neighbour>>,
+    rects: Vec<[f32; 4]>,
+    recon_error: Option<f32>,
+}
+
+/// The pictures a probe points at, as if `exclude` were not stored: by distance of their
+/// nearest view to the whole query (nearest first), and by view vote (best first).
+pub(crate) struct Found {
+    pub nearest: Vec<(ItemId, f32)>,
+    pub votes: Vec<(ItemId, f32)>,
+}
+
+impl PictureProbe {
+    pub(crate) fn found(&self, exclude: Option<ItemId>) -> Found {
+        let mut nearest: HashMap<ItemId, f32> = HashMap::new();
+        for nb in self.wholes.iter().filter(|nb| Some(nb.item) != exclude) {
+            let d = nearest.entry(nb.item).or_insert(f32::INFINITY);
+            *d = d.min(nb.distance);
+        }
+        let mut nearest: Vec<(ItemId, f32)> = nearest.into_iter().collect();
+        nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        Found {
+            nearest,
+            votes: view_votes(&self.per_view, &self.rects, exclude),
+        }
+    }
+}
+
+impl Found {
+    /// The picture's view-vote score (0 when no view found it).
+    pub(crate) fn score(&self, id: ItemId) -> f32 {
+        self.votes
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map_or(0.0, |(_, s)| *s)
+    }
+
+    /// The distance of the picture's nearest view to the whole query, when it came back.
+    fn distance(&self, id: ItemId) -> Option<f32> {
+        self.nearest.iter().find(|(i, _)| *i == id).map(|(_, d)| *d)
+    }
+
+    /// The pictures in answer order: by view vote, then those only the distance found.
+    fn ranked(&self) -> Vec<ItemId> {
+        let mut out: Vec<ItemId> = self.votes.iter().map(|(id, _)| *id).collect();
+        for (id, _) in &self.nearest {
+            if !out.contains(id) {
+                out.push(*id);
+            }
+        }
+        out
+    }
+}
+
 impl Matcher<'_> {
-    /// Identifies a decoded picture: the stored pictures nearest to it or to its mirror
-    /// image, each at the distance of its nearest stored view.
+    /// Identifies a decoded picture: the stored pictures its views find, best first.
     pub fn query_image(&self, img: &DynamicImage, cfg: &QueryConfig) -> Result<QueryResult> {
         let started = Instant::now();
-        let enc = self
-            .index()
-            .encode_views(img, &[View::WHOLE, View::MIRRORED])?;
-        let neighbours = self
-            .store()
-            .search_batch(&enc.codes, self.views_for(cfg.top.max(RATIO_RANK)))?;
-        let mut result = self.rank_images(&neighbours.concat(), None, cfg)?;
+        let probe = self.probe_image(img, cfg, false)?;
+        let mut result = self.decide_image(&probe, &probe.found(None), cfg)?;
         // The whole view's error, as a stored picture's is.
-        result.reconstruction = self.familiarity(summarise(
-            &[0],
-            enc.recon_error.get(..1).unwrap_or_default(),
-        ));
+        result.reconstruction = self.familiarity(summarise(&[0], probe.recon_error.as_slice()));
         result.seconds = started.elapsed().as_secs_f32();
         Ok(result)
+    }
+
+    /// Encodes the picture's views (the index's stored views, as they are and mirrored) and
+    /// looks up their neighbours; `spare` looks up more, so that one picture can be left out
+    /// afterwards ([`PictureProbe::found`]).
+    pub(crate) fn probe_image(
+        &self,
+        img: &DynamicImage,
+        cfg: &QueryConfig,
+        spare: bool,
+    ) -> Result<PictureProbe> {
+        let stored = self.index().stored_views();
+        let n = stored.len();
+        let mut views = stored.clone();
+        views.extend(stored.iter().map(|v| View {
+            rect: v.rect,
+            mirrored: true,
+        }));
+        let enc = self.index().encode_views(img, &views)?;
+        let dim = enc.codes.len() / views.len().max(1);
+        let mut wholes = enc.codes[..dim].to_vec();
+        wholes.extend_from_slice(&enc.codes[n * dim..(n + 1) * dim]);
+        let extra = if spare { n } else { 0 };
+        let whole_codes = wholes;
+        let wholes = self
+            .store()
+            .search_batch(
+                &whole_codes,
+                self.views_for(cfg.top.max(RATIO_RANK)) + extra,
+            )?
+            .concat();
+        let k = if spare { 3 } else { 1 } * VIEW_NEIGHBOURS;
+        let per_view = self.store().search_batch(&enc.codes, k)?;
+        Ok(PictureProbe {
+            whole_codes,
+            wholes,
+            per_view,
+            rects: stored.iter().map(|v| v.rect).collect(),
+            recon_error: enc.recon_error.first().copied(),
+        })
+    }
+
+    /// The answer to a picture query from what it found: candidates in vote order; the
+    /// first named when its vote clears the calibrated score, or else the nearest picture
+    /// when its distance passes [`Decision::accepts`] (then it comes first).
+    pub(crate) fn decide_image(
+        &self,
+        probe: &PictureProbe,
+        found: &Found,
+        cfg: &QueryConfig,
+    ) -> Result<QueryResult> {
+        let calib = self.index().calibration();
+        let distances: Vec<f32> = found.nearest.iter().map(|(_, d)| *d).collect();
+        let decision = Decision::new(calib, cfg, &distances);
+        // An asked-for distance decides alone.
+        let min_score = calib.picture_votes().filter(|_| cfg.max_distance.is_none());
+        let voted = found
+            .votes
+            .first()
+            .filter(|(_, s)| min_score.is_some_and(|m| *s >= m))
+            .map(|(id, _)| *id);
+        let near = found
+            .nearest
+            .first()
+            .filter(|(_, d)| decision.accepts(*d))
+            .map(|(id, _)| *id);
+        let named = voted.or(near);
+        let mut order = found.ranked();
+        if let Some(id) = named {
+            order.retain(|&i| i != id);
+            order.insert(0, id);
+        }
+        let mut candidates = Vec::new();
+        for id in order {
+            if candidates.len() >= cfg.top.max(1) {
+                break;
+            }
+            let Some(item) = self.store().item(id)? else {
+                continue;
+            };
+            // A picture only the views found: its distance measured here, as the others'.
+            let distance = match found.distance(id) {
+                Some(d) => Some(d),
+                None => {
+                    let (_, vectors) = self.store().signatures(id)?;
+                    let dim = probe.whole_codes.len() / 2;
+                    Some(nearest_distance(&probe.whole_codes, &vectors, dim))
+                }
+            };
+            let score = found.score(id);
+            let by_votes = min_score.map_or(0.0, |m| score / (score + m));
+            let by_distance = distance.map_or(0.0, |d| decision.confidence(d));
+            candidates.push(picture_candidate(
+                item,
+                by_votes.max(by_distance),
+                Some(score),
+                distance,
+            ));
+        }
+        let matched = candidates.first().filter(|c| Some(c.id) == named).cloned();
+        Ok(picture_result(matched, candidates))
     }
 
     /// Stored pictures most like stored picture `id` (by its whole-picture signature), the
@@ -87,28 +245,57 @@ impl Matcher<'_> {
         let candidates: Vec<Candidate> = found
             .into_iter()
             .take(cfg.top.max(1))
-            .map(|(item, distance)| Candidate {
-                id: item.id,
-                path: item.path,
-                name: item.name,
-                offset_s: None,
-                confidence: decision.confidence(distance),
-                agreement: None,
-                evidence: None,
-                distance: Some(distance),
+            .map(|(item, distance)| {
+                picture_candidate(item, decision.confidence(distance), None, Some(distance))
             })
             .collect();
         let matched = candidates
             .first()
             .filter(|c| c.distance.is_some_and(|d| decision.accepts(d)))
             .cloned();
-        Ok(QueryResult {
-            matched,
-            candidates,
-            patches: 1,
-            reconstruction: None,
-            seconds: 0.0,
-        })
+        Ok(picture_result(matched, candidates))
+    }
+}
+
+/// The distance between the nearest of `queries` and the nearest of `stored` (codes of
+/// `dim` values, concatenated).
+fn nearest_distance(queries: &[f32], stored: &[f32], dim: usize) -> f32 {
+    let dim = dim.max(1);
+    let mut best = f32::INFINITY;
+    for q in queries.chunks_exact(dim) {
+        for v in stored.chunks_exact(dim) {
+            let d: f32 = q.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
+            best = best.min(d.sqrt());
+        }
+    }
+    best
+}
+
+fn picture_result(matched: Option<Candidate>, candidates: Vec<Candidate>) -> QueryResult {
+    QueryResult {
+        matched,
+        candidates,
+        patches: 1,
+        reconstruction: None,
+        seconds: 0.0,
+    }
+}
+
+fn picture_candidate(
+    item: Item,
+    confidence: f32,
+    votes: Option<f32>,
+    distance: Option<f32>,
+) -> Candidate {
+    Candidate {
+        id: item.id,
+        path: item.path,
+        name: item.name,
+        offset_s: None,
+        confidence,
+        agreement: votes,
+        evidence: None,
+        distance,
     }
 }
 

@@ -5,8 +5,11 @@
 //! offset) pair, and only votes whose offsets agree in time add up. The best pair wins
 //! when its share of agreeing patches clears a threshold calibrated on the library itself
 //! ([`calibrate`]); otherwise the answer is "no match" — a song that is not in the library
-//! must not be named. Images: the nearest stored images, a match when the nearest is
-//! closer than a calibrated distance. [`duplicates`] groups the items of an index that are
+//! must not be named. Images: the query's views (the whole and overlapping windows, as
+//! stored) vote for the stored pictures whose views they find, and only views that agree on
+//! where the query lies in a picture add up (`view_vote.rs`); a picture is named when its
+//! vote, or its distance to the whole query against the crowd's, clears a calibrated
+//! threshold. [`duplicates`] groups the items of an index that are
 //! near-duplicates of each other.
 //!
 //! It reads the store and the model; it must not write items (that is `latentid-ingest`,
@@ -32,6 +35,7 @@ mod error;
 mod image;
 mod matcher;
 mod outliers;
+mod view_vote;
 mod vote;
 
 pub use calibrate::{calibrate, calibrate_if_needed, CalibrationConfig};

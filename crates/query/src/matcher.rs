@@ -50,7 +50,9 @@ pub struct Candidate {
     /// 0..1; 0.5 is the calibrated threshold between "no match" and a match.
     pub confidence: f32,
     /// Audio: share of query patches whose neighbours agree on this track and offset
-    /// (confidence grows with it and with the number of patches).
+    /// (confidence grows with it and with the number of patches). Pictures: share of the
+    /// query's views that find this picture and agree on where the query lies in it, each
+    /// weighed by how much it stands out (the view vote).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement: Option<f32>,
     /// Audio: (agreement − the best other track's agreement) × √patches; confidence is

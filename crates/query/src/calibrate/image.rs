@@ -8,12 +8,16 @@
 //! like this library, meets. The threshold keeps all but `1 - negative_quantile` of the
 //! negatives out, with `margin`; how many positives it names is reported beside it.
 //!
-//! Two thresholds are measured this way, as a query applies them (named by either): a plain
-//! distance, and a ratio (the nearest picture's distance as a share of the [`RATIO_RANK`](latentid_index::RATIO_RANK)-th
-//! nearest's). The ratio carries most matches: a few featureless pictures (gradients, blank
-//! pages, smooth wallpapers) sit almost on top of each other, and their probes alone keep the
-//! distance threshold so tight that most cropped or turned photos fail it (benches/RESULTS.md,
-//! pictures); the distance still names a copy of a picture the library holds several times.
+//! Three thresholds are measured this way, as a query applies them (named by any): the view
+//! vote's score ([`crate::view_vote`]), a ratio (the nearest picture's distance as a share of
+//! the [`RATIO_RANK`](latentid_index::RATIO_RANK)-th nearest's), and a plain distance. The
+//! vote carries turned, recoloured, captioned and noisy copies, the ratio crops; the distance
+//! alone would be useless as the rule: a few featureless pictures (gradients, blank pages,
+//! smooth wallpapers) sit almost on top of each other, and their probes alone keep it so
+//! tight that most cropped or turned photos fail it (benches/RESULTS.md, pictures). It still
+//! names a copy of a picture the library holds several times.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use latentid_index::Calibration;
 use latentid_media::augment::ImageAugment;
@@ -23,7 +27,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::{share, CalibrationConfig};
-use crate::image::ratio_reference;
+use crate::image::{ratio_reference, Found};
 use crate::{Matcher, QueryConfig, Result};
 
 /// Everyday copies queried per probed picture (the unaltered picture is one more negative).
@@ -32,10 +36,6 @@ const COPIES: usize = 4;
 /// Side the probed pictures are scaled to before they are altered: the encoder sees the
 /// picture at 64 px, and the index cuts its views from 256 px (`image_views`).
 const PROBE_SIDE: u32 = 256;
-
-/// What a query of a probed picture met with its own picture left out: the nearest other
-/// picture's distance, and its ratio to the [`RATIO_RANK`](latentid_index::RATIO_RANK)-th's (infinite when fewer came back).
-type Negative = (f32, f32);
 
 /// A stored picture nearer than this share of the next other picture's distance is a twin
 /// of the probed picture (the same picture stored twice), not a stranger to it.
@@ -53,12 +53,13 @@ pub(super) fn measure(
         ..QueryConfig::default()
     };
     let everyday = ImageAugment::everyday();
-    // Per copy of a probed picture: its own picture's distance anywhere among the candidates
-    // (for the twin rule below), and (distance, ratio) when it comes back first.
+    // Per copy of a probed picture: its own picture's distance anywhere among the found
+    // pictures (for the twin rule below), and (distance, ratio, view-vote score) by the rule
+    // that puts it first (infinite distance and ratio, score 0, when that rule does not).
     let mut own_distance: Vec<f32> = Vec::new();
-    let mut positives: Vec<(f32, f32)> = Vec::new();
+    let mut positives: Vec<Probe> = Vec::new();
     // Per probed picture: its negatives and how near its two nearest other stored pictures are.
-    let mut probes: Vec<(Vec<Negative>, f32, f32)> = Vec::new();
+    let mut probes: Vec<(ItemId, Vec<Probe>, f32, f32)> = Vec::new();
     for item in items {
         let Ok(img) = load_image(&item.path) else {
             continue;
@@ -71,28 +72,15 @@ pub(super) fn measure(
             } else {
                 img.clone()
             };
-            let r = matcher.query_image(&altered, &qcfg)?;
-            let distances = |own: Option<ItemId>| -> Vec<f32> {
-                r.candidates
-                    .iter()
-                    .filter(|c| Some(c.id) != own)
-                    .filter_map(|c| c.distance)
-                    .collect()
-            };
+            let probe = matcher.probe_image(&altered, &qcfg, true)?;
             if copy < COPIES {
-                let own = r.candidates.iter().find(|c| c.id == item.id);
-                own_distance.push(own.and_then(|c| c.distance).unwrap_or(f32::INFINITY));
-                let first = r.candidates.first().filter(|c| c.id == item.id);
-                positives.push(match first.and_then(|c| c.distance) {
-                    Some(d) => (d, ratio(&distances(None), d)),
-                    None => (f32::INFINITY, f32::INFINITY),
-                });
+                let found = probe.found(None);
+                let own = found.nearest.iter().find(|(id, _)| *id == item.id);
+                own_distance.push(own.map_or(f32::INFINITY, |(_, d)| *d));
+                positives.push(Probe::of(&found, Some(item.id)));
             }
             // The probe's own picture left out: what a stranger like it meets.
-            let others = distances(Some(item.id));
-            if let Some(&d) = others.first() {
-                neg.push((d, ratio(&others, d)));
-            }
+            neg.push(Probe::of(&probe.found(Some(item.id)), None));
         }
         let others = matcher.similar(item.id, &qcfg)?.candidates;
         let at = |i: usize| {
@@ -101,7 +89,7 @@ pub(super) fn measure(
                 .and_then(|c| c.distance)
                 .unwrap_or(f32::INFINITY)
         };
-        probes.push((neg, at(0), at(1)));
+        probes.push((item.id, neg, at(0), at(1)));
     }
     own_distance.sort_by(f32::total_cmp);
     // A picture stored twice (resized, re-compressed, cropped) has a twin: naming the twin is
@@ -112,21 +100,21 @@ pub(super) fn measure(
         .get(own_distance.len() / 2)
         .copied()
         .unwrap_or(0.0);
-    let strangers: Vec<Negative> = probes
+    let strangers: Vec<(ItemId, Probe)> = probes
         .into_iter()
-        .filter(|&(_, twin, next)| {
+        .filter(|&(_, _, twin, next)| {
             twin > median_pos && !(next.is_finite() && twin < TWIN_RATIO * next)
         })
-        .flat_map(|(n, _, _)| n)
+        .flat_map(|(id, n, _, _)| n.into_iter().map(move |p| (id, p)))
         .collect();
-    // The ratio carries the matches and keeps out `negative_quantile` of the strangers; the
-    // distance, a backstop for very near copies that look-alikes crowd (a picture stored
-    // several times), lets in at most half as many more. Both halves of the ratio's share
-    // cost the ratio too much: its strongest strangers are copies turned featureless (a
-    // brightened pale wallpaper lands on another at distance ~0).
+    // The ratio and the view vote carry the matches and each keeps out `negative_quantile`
+    // of the strangers; the distance, a backstop for very near copies that look-alikes crowd
+    // (a picture stored several times), lets in at most half as many more. Both halves of
+    // the ratio's share cost the ratio too much: its strongest strangers are copies turned
+    // featureless (a brightened pale wallpaper lands on another at distance ~0).
     let backstop = 1.0 - (1.0 - cfg.negative_quantile) / 2.0;
     let margin = cfg.margin.max(1.0);
-    calib.distance = match quantile(strangers.iter().map(|s| s.0), backstop) {
+    calib.distance = match quantile(strangers.iter().map(|(_, s)| s.distance), backstop) {
         Some(d) => d / margin,
         // No stranger to keep out (one picture): the loosest copy that came back, with room.
         None => {
@@ -134,16 +122,121 @@ pub(super) fn measure(
             loosest.unwrap_or(0.5).max(1e-3) * 2.0
         }
     };
-    // 0: too few pictures for a ratio; queries decide by distance.
-    let ratio_max =
-        quantile(strangers.iter().map(|s| s.1), cfg.negative_quantile).map_or(0.0, |r| r / margin);
+    // 0: too few pictures for a ratio or a vote; queries decide by distance.
+    let ratio_max = quantile(
+        strangers.iter().map(|(_, s)| s.ratio),
+        cfg.negative_quantile,
+    )
+    .map_or(0.0, |r| r / margin);
     calib.distance_ratio = Some(ratio_max);
-    let named = |&(d, r): &(f32, f32)| d <= calib.distance || r <= ratio_max;
+    let variants = variant_pairs(&strangers, &positives, cfg);
+    let min_score = quantile(
+        strangers
+            .iter()
+            .filter(|(id, s)| !is_variant(*id, s, &variants))
+            .map(|(_, s)| -s.score),
+        cfg.negative_quantile,
+    )
+    .map_or(0.0, |s| (-s * margin).min(1.0));
+    calib.view_votes = Some(min_score);
+    let named = |p: &Probe| {
+        p.distance <= calib.distance
+            || p.ratio <= ratio_max
+            || (min_score > 0.0 && p.score >= min_score)
+    };
     calib.positives = positives.len();
-    calib.negatives = strangers.len();
+    // The look-alike pairs' hits are not strangers' (as variants of one tune are not).
+    let kept: Vec<&Probe> = strangers
+        .iter()
+        .filter(|(id, s)| !is_variant(*id, s, &variants))
+        .map(|(_, s)| s)
+        .collect();
+    calib.negatives = kept.len();
     calib.positive_recall = share(positives.iter().map(named));
-    calib.negative_pass = share(strangers.iter().map(named));
+    calib.negative_pass = share(kept.into_iter().map(named));
+    calib.variant_pairs = variants.into_iter().collect();
     Ok(())
+}
+
+/// Pairs of look-alike pictures (two renders of one scene, two shots of one galaxy): their
+/// probes, each left out, find the other by view vote above a first threshold again and again
+/// (`variant_hits` times). Such a pair must not raise the bar for every query, as variants of
+/// one tune must not for songs; its votes are set aside. The first threshold is the lower of
+/// the quantile rule and half the typical score of copies that found their own picture: in a
+/// small library one pair can be a large share of the negatives, and set the quantile itself.
+fn variant_pairs(
+    strangers: &[(ItemId, Probe)],
+    positives: &[Probe],
+    cfg: &CalibrationConfig,
+) -> BTreeSet<(ItemId, ItemId)> {
+    let quantile_rule = quantile(
+        strangers.iter().map(|(_, s)| -s.score),
+        cfg.negative_quantile,
+    )
+    .map_or(f32::INFINITY, |s| -s);
+    let mut own: Vec<f32> = positives
+        .iter()
+        .map(|p| p.score)
+        .filter(|&s| s > 0.0)
+        .collect();
+    own.sort_by(f32::total_cmp);
+    let provisional = match own.get(own.len() / 2) {
+        Some(&median) => quantile_rule.min(0.5 * median),
+        None => quantile_rule,
+    };
+    let mut hits: BTreeMap<(ItemId, ItemId), usize> = BTreeMap::new();
+    for (id, s) in strangers {
+        if let Some(found) = s.voted.filter(|_| s.score >= provisional) {
+            *hits.entry(pair(*id, found)).or_default() += 1;
+        }
+    }
+    hits.into_iter()
+        .filter(|&(_, count)| count >= cfg.variant_hits)
+        .map(|(p, _)| p)
+        .collect()
+}
+
+fn pair(a: ItemId, b: ItemId) -> (ItemId, ItemId) {
+    (a.min(b), a.max(b))
+}
+
+fn is_variant(probe: ItemId, s: &Probe, variants: &BTreeSet<(ItemId, ItemId)>) -> bool {
+    s.voted
+        .is_some_and(|found| variants.contains(&pair(probe, found)))
+}
+
+/// What one probe met, by each rule: the distance and ratio of the nearest picture, and the
+/// view-vote score of the best-voted one.
+#[derive(Clone, Copy, Debug)]
+struct Probe {
+    distance: f32,
+    ratio: f32,
+    score: f32,
+    /// The best-voted picture (a stranger's: which picture its score is for).
+    voted: Option<ItemId>,
+}
+
+impl Probe {
+    /// A stranger's view of `found` (`own: None`: the best other picture, by each rule), or a
+    /// copy's (`own`: its own picture, by each rule that puts it first).
+    fn of(found: &Found, own: Option<ItemId>) -> Self {
+        let first_is = |id: ItemId| own.is_none_or(|o| o == id);
+        let distances: Vec<f32> = found.nearest.iter().map(|(_, d)| *d).collect();
+        let (distance, ratio) = match found.nearest.first() {
+            Some(&(id, d)) if first_is(id) => (d, ratio(&distances, d)),
+            _ => (f32::INFINITY, f32::INFINITY),
+        };
+        let score = match found.votes.first() {
+            Some(&(id, s)) if first_is(id) => s,
+            _ => 0.0,
+        };
+        Self {
+            distance,
+            ratio,
+            score,
+            voted: found.votes.first().map(|&(id, _)| id),
+        }
+    }
 }
 
 /// `distance` as a share of the ratio test's reference among `distances` (nearest first);

@@ -36,8 +36,9 @@ pub struct CalibrationConfig {
     /// a clip of one, left out, rightly finds the other — a single such pair must not raise
     /// the bar for every query.
     pub negative_quantile: f32,
-    /// Audio: a pair of tracks whose left-out probes find each other above a first threshold
-    /// this many times is a pair of variants of one tune; those hits do not set the threshold.
+    /// A pair of items whose left-out probes find each other above a first threshold this
+    /// many times is a pair of variants (of one tune; look-alike pictures); those hits do not
+    /// set the threshold.
     pub variant_hits: usize,
     /// Audio: the evidence threshold is never below this.
     pub floor: f32,
