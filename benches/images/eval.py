@@ -277,7 +277,7 @@ def run_latentid(args):
         top = v["candidates"][0] if v["candidates"] else None
         results[qpath] = {
             "top": Path(top["path"]).name if top else None,
-            "distance": top["distance"] if top else None,
+            "distance": top.get("distance") if top else None,
             "match": Path(v["match"]["path"]).name if v["match"] else None,
             "seconds": v["seconds"],
         }
@@ -450,7 +450,11 @@ def report(args):
     cal = lat.get("calibration") or {}
     lines.append(f"Not in the library: latentid named a library picture for {named} of {len(held)} "
                  f"unrelated queries ({named_orig} of the {len(held_orig)} originals). Calibrated "
-                 f"\"no match\": a match is within distance {cal.get('distance') or float('nan'):.3f}"
+                 f"\"no match\": a match has "
+                 + (f"a view-vote score of at least {cal['view_votes']:.3f}"
+                    f" ({len(cal.get('variant_pairs') or [])} look-alike pairs set aside), or is "
+                    if cal.get("view_votes") else "")
+                 + f"within distance {cal.get('distance') or float('nan'):.3f}"
                  + (f" or at most {cal['distance_ratio']:.3f} x the distance of the picture ranked third"
                     if cal.get("distance_ratio") else "")
                  + f" (on {cal.get('positives')} altered copies and {cal.get('negatives')} stranger probes: "
