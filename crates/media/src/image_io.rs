@@ -122,10 +122,8 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
     } else {
         img.to_rgb8()
     };
-    let mirrored = views
-        .iter()
-        .any(|v| v.mirrored)
-        .then(|| image::imageops::flip_horizontal(&base));
+    // Made only when a mirrored view has no partner window to be flipped from.
+    let mut mirrored: Option<image::RgbImage> = None;
     let (bw, bh) = (base.width() as f32, base.height() as f32);
     let len = p.input_len();
     let mut out = Vec::with_capacity(views.len() * len);
@@ -143,20 +141,17 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
             })
         });
         if let Some(Some(j)) = done {
-            let side = s as usize;
-            for plane in out[j * len..(j + 1) * len]
-                .to_vec()
-                .chunks_exact(side * side)
-            {
-                for row in plane.chunks_exact(side) {
-                    out.extend(row.iter().rev());
-                }
-            }
+            let start = out.len();
+            out.extend_from_within(j * len..(j + 1) * len);
+            out[start..]
+                .chunks_exact_mut(s as usize)
+                .for_each(|row| row.reverse());
             continue;
         }
-        let src = match (&mirrored, v.mirrored) {
-            (Some(m), true) => m,
-            _ => &base,
+        let src = if v.mirrored {
+            &*mirrored.get_or_insert_with(|| image::imageops::flip_horizontal(&base))
+        } else {
+            &base
         };
         let [fx, fy, fw, fh] = v.rect;
         let w = ((fw * bw).round() as u32).clamp(1, base.width());

@@ -584,21 +584,10 @@ fn a_mirrored_view_is_its_partner_window_flipped() {
         let both = image_views(&img, &p, &[partner, mirrored]);
         let flipped = &both[alone.len()..];
         assert_eq!(flipped.len(), alone.len());
-        let mean_diff = alone
-            .iter()
-            .zip(flipped)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f32>()
-            / alone.len() as f32;
-        assert!(mean_diff < 1e-4, "{rect:?}: mean difference {mean_diff}");
+        let diff = rms(&alone, flipped);
+        assert!(diff < 1e-4, "{rect:?}: rms difference {diff}");
         // Not the partner itself: the flip happened.
-        let unflipped = &both[..alone.len()];
-        let same = alone
-            .iter()
-            .zip(unflipped)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f32>()
-            / alone.len() as f32;
+        let same = rms(&alone, &both[..alone.len()]);
         assert!(same > 0.1, "{rect:?}: {same}");
     }
 }

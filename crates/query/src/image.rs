@@ -86,7 +86,7 @@ impl Matcher<'_> {
     pub fn query_image(&self, img: &DynamicImage, cfg: &QueryConfig) -> Result<QueryResult> {
         let started = Instant::now();
         let probe = self.probe_image(img, cfg, false)?;
-        let mut result = self.decide_image(&probe, &probe.found(None), cfg)?;
+        let mut result = self.decide_image(&probe, cfg)?;
         // The whole view's error, as a stored picture's is.
         result.reconstruction = self.familiarity(summarise(&[0], probe.recon_error.as_slice()));
         result.seconds = started.elapsed().as_secs_f32();
@@ -111,22 +111,37 @@ impl Matcher<'_> {
         }));
         let enc = self.index().encode_views(img, &views)?;
         let dim = enc.codes.len() / views.len().max(1);
-        let mut wholes = enc.codes[..dim].to_vec();
-        wholes.extend_from_slice(&enc.codes[n * dim..(n + 1) * dim]);
+        // The two wholes (view 0 of each orientation) are searched once, deep enough for the
+        // ratio test; their first neighbours also vote, as the windows' do.
+        let (mut whole_codes, mut window_codes) = (Vec::new(), Vec::new());
+        for (i, code) in enc.codes.chunks_exact(dim.max(1)).enumerate() {
+            let to = if i % n == 0 {
+                &mut whole_codes
+            } else {
+                &mut window_codes
+            };
+            to.extend_from_slice(code);
+        }
         let extra = if spare { n } else { 0 };
-        let whole_codes = wholes;
-        let wholes = self
-            .store()
-            .search_batch(
-                &whole_codes,
-                self.views_for(cfg.top.max(RATIO_RANK)) + extra,
-            )?
-            .concat();
+        let whole_lists = self.store().search_batch(
+            &whole_codes,
+            self.views_for(cfg.top.max(RATIO_RANK)) + extra,
+        )?;
         let k = if spare { 3 } else { 1 } * VIEW_NEIGHBOURS;
-        let per_view = self.store().search_batch(&enc.codes, k)?;
+        let mut windows = self.store().search_batch(&window_codes, k)?.into_iter();
+        let mut wholes_in_turn = whole_lists.iter();
+        let per_view = (0..views.len())
+            .map(|i| match i % n {
+                0 => wholes_in_turn
+                    .next()
+                    .map(|l| l.iter().take(k).cloned().collect()),
+                _ => windows.next(),
+            })
+            .map(Option::unwrap_or_default)
+            .collect();
         Ok(PictureProbe {
             whole_codes,
-            wholes,
+            wholes: whole_lists.concat(),
             per_view,
             rects: stored.iter().map(|v| v.rect).collect(),
             recon_error: enc.recon_error.first().copied(),
@@ -136,12 +151,8 @@ impl Matcher<'_> {
     /// The answer to a picture query from what it found: candidates in vote order; the
     /// first named when its vote clears the calibrated score, or else the nearest picture
     /// when its distance passes [`Decision::accepts`] (then it comes first).
-    pub(crate) fn decide_image(
-        &self,
-        probe: &PictureProbe,
-        found: &Found,
-        cfg: &QueryConfig,
-    ) -> Result<QueryResult> {
+    fn decide_image(&self, probe: &PictureProbe, cfg: &QueryConfig) -> Result<QueryResult> {
+        let found = &probe.found(None);
         let calib = self.index().calibration();
         let distances: Vec<f32> = found.nearest.iter().map(|(_, d)| *d).collect();
         let decision = Decision::new(calib, cfg, &distances);
@@ -260,15 +271,24 @@ impl Matcher<'_> {
 /// The distance between the nearest of `queries` and the nearest of `stored` (codes of
 /// `dim` values, concatenated).
 fn nearest_distance(queries: &[f32], stored: &[f32], dim: usize) -> f32 {
-    let dim = dim.max(1);
-    let mut best = f32::INFINITY;
-    for q in queries.chunks_exact(dim) {
-        for v in stored.chunks_exact(dim) {
-            let d: f32 = q.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
-            best = best.min(d.sqrt());
-        }
-    }
-    best
+    queries
+        .chunks_exact(dim.max(1))
+        .map(|q| nearest_view(q, stored))
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// The distance from `q` to the nearest of `views` (codes of `q`'s length, concatenated).
+fn nearest_view(q: &[f32], views: &[f32]) -> f32 {
+    views
+        .chunks_exact(q.len().max(1))
+        .map(|v| {
+            q.iter()
+                .zip(v)
+                .map(|(x, y)| (x - y) * (x - y))
+                .sum::<f32>()
+                .sqrt()
+        })
+        .fold(f32::INFINITY, f32::min)
 }
 
 fn picture_result(matched: Option<Candidate>, candidates: Vec<Candidate>) -> QueryResult {
@@ -369,17 +389,7 @@ pub(crate) fn whole_signature<'v>(offsets: &[u32], vectors: &'v [f32]) -> &'v [f
 /// nearer of (the whole of `a` to any view of `b`) and (the whole of `b` to any view of `a`).
 pub(crate) fn picture_distance(a: (&[u32], &[f32]), b: (&[u32], &[f32])) -> f32 {
     let one_way = |(offsets, vectors): (&[u32], &[f32]), views: &[f32]| {
-        let q = whole_signature(offsets, vectors);
-        views
-            .chunks_exact(q.len().max(1))
-            .map(|v| {
-                q.iter()
-                    .zip(v)
-                    .map(|(x, y)| (x - y) * (x - y))
-                    .sum::<f32>()
-                    .sqrt()
-            })
-            .fold(f32::INFINITY, f32::min)
+        nearest_view(whole_signature(offsets, vectors), views)
     };
     one_way(a, b.1).min(one_way(b, a.1))
 }

@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
-use super::{share, CalibrationConfig};
+use super::{pair, share, CalibrationConfig};
 use crate::{Matcher, QueryConfig, Result};
 
 /// One probe with its own track left out: the strongest other track it found.
@@ -229,10 +229,6 @@ pub(super) fn measure(
             .map(|n| n.evidence >= calib.evidence_for(n.patches)),
     );
     Ok(())
-}
-
-fn pair(a: ItemId, b: ItemId) -> (ItemId, ItemId) {
-    (a.min(b), a.max(b))
 }
 
 fn is_variant(n: &Negative, variants: &BTreeSet<(ItemId, ItemId)>) -> bool {

@@ -26,7 +26,7 @@ use latentid_store::{Item, ItemId};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::{share, CalibrationConfig};
+use super::{pair, share, CalibrationConfig};
 use crate::image::{ratio_reference, Found};
 use crate::{Matcher, QueryConfig, Result};
 
@@ -130,14 +130,14 @@ pub(super) fn measure(
     .map_or(0.0, |r| r / margin);
     calib.distance_ratio = Some(ratio_max);
     let variants = variant_pairs(&strangers, &positives, cfg);
-    let min_score = quantile(
-        strangers
-            .iter()
-            .filter(|(id, s)| !is_variant(*id, s, &variants))
-            .map(|(_, s)| -s.score),
-        cfg.negative_quantile,
-    )
-    .map_or(0.0, |s| (-s * margin).min(1.0));
+    // The look-alike pairs' hits are not strangers' (as variants of one tune are not).
+    let kept: Vec<&Probe> = strangers
+        .iter()
+        .filter(|(id, s)| !is_variant(*id, s, &variants))
+        .map(|(_, s)| s)
+        .collect();
+    let min_score = quantile(kept.iter().map(|s| -s.score), cfg.negative_quantile)
+        .map_or(0.0, |s| (-s * margin).min(1.0));
     calib.view_votes = Some(min_score);
     let named = |p: &Probe| {
         p.distance <= calib.distance
@@ -145,12 +145,6 @@ pub(super) fn measure(
             || (min_score > 0.0 && p.score >= min_score)
     };
     calib.positives = positives.len();
-    // The look-alike pairs' hits are not strangers' (as variants of one tune are not).
-    let kept: Vec<&Probe> = strangers
-        .iter()
-        .filter(|(id, s)| !is_variant(*id, s, &variants))
-        .map(|(_, s)| s)
-        .collect();
     calib.negatives = kept.len();
     calib.positive_recall = share(positives.iter().map(named));
     calib.negative_pass = share(kept.into_iter().map(named));
@@ -194,10 +188,6 @@ fn variant_pairs(
         .filter(|&(_, count)| count >= cfg.variant_hits)
         .map(|(p, _)| p)
         .collect()
-}
-
-fn pair(a: ItemId, b: ItemId) -> (ItemId, ItemId) {
-    (a.min(b), a.max(b))
 }
 
 fn is_variant(probe: ItemId, s: &Probe, variants: &BTreeSet<(ItemId, ItemId)>) -> bool {

@@ -11,7 +11,7 @@ mod audio;
 mod image;
 
 use latentid_index::{Calibration, Index};
-use latentid_store::ItemKind;
+use latentid_store::{ItemId, ItemKind};
 
 use crate::{Matcher, Result};
 
@@ -100,6 +100,11 @@ fn measure(matcher: &Matcher<'_>, cfg: &CalibrationConfig) -> Result<Calibration
         ItemKind::Image => image::measure(matcher, &items, cfg, &mut calib)?,
     }
     Ok(calib)
+}
+
+/// A pair of items, in one order whichever found the other.
+pub(crate) fn pair(a: ItemId, b: ItemId) -> (ItemId, ItemId) {
+    (a.min(b), a.max(b))
 }
 
 pub(crate) fn share(it: impl Iterator<Item = bool>) -> f32 {
