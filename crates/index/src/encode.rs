@@ -189,15 +189,13 @@ impl Index {
     /// the whole picture first, then its parts. A stored signature's offset is its view's
     /// index here.
     pub fn stored_views(&self) -> Vec<View> {
-        self.features()
-            .image
-            .views()
-            .into_iter()
-            .map(|rect| View {
-                rect,
-                mirrored: false,
-            })
-            .collect()
+        unmirrored(self.features().image.views())
+    }
+
+    /// The views a picture query is cut into (as they are; a query adds their mirror
+    /// images): the first of [`Index::stored_views`], without the stored-only parts.
+    pub fn query_views(&self) -> Vec<View> {
+        unmirrored(self.features().image.query_views())
     }
 
     fn views_with(
@@ -336,4 +334,14 @@ fn store_err(path: &Path) -> impl Fn(StoreError) -> FileError + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+fn unmirrored(rects: Vec<[f32; 4]>) -> Vec<View> {
+    rects
+        .into_iter()
+        .map(|rect| View {
+            rect,
+            mirrored: false,
+        })
+        .collect()
 }

@@ -106,12 +106,19 @@ pub struct ImageParams {
     /// a cropped copy finds the part it shows. Indexes stored before this field: none.
     #[serde(default)]
     pub regions: Vec<ImageRegions>,
+    /// Smaller parts stored but not cut from a query: a cropped copy's own windows show
+    /// parts of the original smaller than any of [`Self::regions`] (a 70% crop's 85% windows
+    /// are 60% of the original), and these let them vote too. Indexes stored before this
+    /// field: none.
+    #[serde(default)]
+    pub stored_only: Vec<ImageRegions>,
 }
 
 impl Default for ImageParams {
     /// Luminance only, and besides the whole picture 16 windows of 85% per side and 25 of 70%
     /// (a 4 x 4 and a 5 x 5 grid: a crop of either size lies within 2.5% or 3.75% of the side
-    /// of a stored window; benches/RESULTS.md, pictures).
+    /// of a stored window; benches/RESULTS.md, pictures), and stored only, 49 of 60% and 49 of
+    /// 50% (7 x 7 grids: within 3.3% and 4.2%), the sizes a 70% crop's own windows show.
     fn default() -> Self {
         Self {
             size: 64,
@@ -126,6 +133,16 @@ impl Default for ImageParams {
                     grid: 5,
                 },
             ],
+            stored_only: vec![
+                ImageRegions {
+                    scale: 0.6,
+                    grid: 7,
+                },
+                ImageRegions {
+                    scale: 0.5,
+                    grid: 7,
+                },
+            ],
         }
     }
 }
@@ -138,32 +155,47 @@ impl ImageParams {
     }
 
     /// The stored views of a picture as `(x, y, w, h)` fractions of its sides: the whole
-    /// picture first (offset 0), then each region's windows, row by row. A signature's
-    /// offset in the store is its index here.
+    /// picture first (offset 0), then each region's windows, row by row, then the
+    /// stored-only regions' likewise. A signature's offset in the store is its index here.
     pub fn views(&self) -> Vec<[f32; 4]> {
-        let mut out = vec![[0.0, 0.0, 1.0, 1.0]];
-        for r in &self.regions {
-            let scale = r.scale.clamp(0.05, 1.0);
-            let g = r.grid.max(1);
-            let step = if g > 1 {
-                (1.0 - scale) / (g - 1) as f32
-            } else {
-                0.0
-            };
-            let first = if g > 1 { 0.0 } else { (1.0 - scale) / 2.0 };
-            for j in 0..g {
-                for i in 0..g {
-                    out.push([
-                        first + i as f32 * step,
-                        first + j as f32 * step,
-                        scale,
-                        scale,
-                    ]);
-                }
-            }
-        }
+        let mut out = self.query_views();
+        out.extend(windows(&self.stored_only));
         out
     }
+
+    /// The views a query is cut into: the first of [`Self::views`] (the whole and the
+    /// regions' windows, without the stored-only ones).
+    pub fn query_views(&self) -> Vec<[f32; 4]> {
+        let mut out = vec![[0.0, 0.0, 1.0, 1.0]];
+        out.extend(windows(&self.regions));
+        out
+    }
+}
+
+/// The windows of `regions`, each region's row by row.
+fn windows(regions: &[ImageRegions]) -> Vec<[f32; 4]> {
+    let mut out = Vec::new();
+    for r in regions {
+        let scale = r.scale.clamp(0.05, 1.0);
+        let g = r.grid.max(1);
+        let step = if g > 1 {
+            (1.0 - scale) / (g - 1) as f32
+        } else {
+            0.0
+        };
+        let first = if g > 1 { 0.0 } else { (1.0 - scale) / 2.0 };
+        for j in 0..g {
+            for i in 0..g {
+                out.push([
+                    first + i as f32 * step,
+                    first + j as f32 * step,
+                    scale,
+                    scale,
+                ]);
+            }
+        }
+    }
+    out
 }
 
 /// Everything about features an index must remember, so its queries are computed alike.

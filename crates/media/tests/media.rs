@@ -295,14 +295,27 @@ fn luminance_input_barely_moves_under_colour_edits_unlike_rgb() {
 fn stored_views_cover_the_picture_and_geometry_edits_keep_the_size() {
     let p = ImageParams::default();
     let views = p.views();
-    assert_eq!(views.len(), 1 + 16 + 25, "whole, 4x4 at 85%, 5x5 at 70%");
+    let queried = p.query_views();
+    assert_eq!(queried.len(), 1 + 16 + 25, "whole, 4x4 at 85%, 5x5 at 70%");
+    assert_eq!(
+        views[..queried.len()],
+        queried[..],
+        "a query's views come first"
+    );
+    assert!(
+        views.len() > queried.len(),
+        "smaller parts are stored as well"
+    );
     assert_eq!(views[0], [0.0, 0.0, 1.0, 1.0]);
     for [x, y, w, h] in &views {
         assert!(*x >= 0.0 && *y >= 0.0 && x + w <= 1.0 + 1e-6 && y + h <= 1.0 + 1e-6);
     }
-    // A crop to 85% (70%) of each side, anywhere, lies within 2.5% (3.75%) of the side of a
-    // stored window of its size: misalignment is what moves the encoder's code.
-    for (scale, bound) in [(0.85f32, 0.025), (0.7, 0.0375)] {
+    // A part of any stored size, anywhere, lies within half its grid's step of a stored
+    // window of that size (85%: 2.5% of the side, 70%: 3.75%): misalignment is what moves
+    // the encoder's code.
+    for r in p.regions.iter().chain(&p.stored_only) {
+        let (scale, bound) = (r.scale, (1.0 - r.scale) / (r.grid - 1) as f32 / 2.0);
+        assert!(bound <= 0.05, "{r:?}");
         for i in 0..=30 {
             for j in 0..=30 {
                 let (cx, cy) = (

@@ -28,7 +28,9 @@ pub(crate) struct PictureProbe {
     whole_codes: Vec<f32>,
     wholes: Vec<Neighbour>,
     per_view: Vec<Vec<Neighbour>>,
-    rects: Vec<[f32; 4]>,
+    /// The query's views' rectangles (one orientation), and the stored views'.
+    queried: Vec<[f32; 4]>,
+    stored: Vec<[f32; 4]>,
     recon_error: Option<f32>,
 }
 
@@ -50,7 +52,7 @@ impl PictureProbe {
         nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         Found {
             nearest,
-            votes: view_votes(&self.per_view, &self.rects, exclude),
+            votes: view_votes(&self.per_view, &self.queried, &self.stored, exclude),
         }
     }
 }
@@ -93,7 +95,7 @@ impl Matcher<'_> {
         Ok(result)
     }
 
-    /// Encodes the picture's views (the index's stored views, as they are and mirrored) and
+    /// Encodes the picture's views (the index's query views, as they are and mirrored) and
     /// looks up their neighbours; `spare` looks up more, so that one picture can be left out
     /// afterwards ([`PictureProbe::found`]).
     pub(crate) fn probe_image(
@@ -102,10 +104,10 @@ impl Matcher<'_> {
         cfg: &QueryConfig,
         spare: bool,
     ) -> Result<PictureProbe> {
-        let stored = self.index().stored_views();
-        let n = stored.len();
-        let mut views = stored.clone();
-        views.extend(stored.iter().map(|v| View {
+        let queried = self.index().query_views();
+        let n = queried.len();
+        let mut views = queried.clone();
+        views.extend(queried.iter().map(|v| View {
             rect: v.rect,
             mirrored: true,
         }));
@@ -143,7 +145,8 @@ impl Matcher<'_> {
             whole_codes,
             wholes: whole_lists.concat(),
             per_view,
-            rects: stored.iter().map(|v| v.rect).collect(),
+            queried: queried.iter().map(|v| v.rect).collect(),
+            stored: self.index().features().image.views(),
             recon_error: enc.recon_error.first().copied(),
         })
     }

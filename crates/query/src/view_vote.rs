@@ -68,16 +68,17 @@ impl Placement {
 }
 
 /// Scores stored pictures by the views of one query. `per_view` holds each query view's
-/// neighbours (nearest first), in orientations of `rects.len()` views each (the views as they
-/// are, then mirrored); `rects` are the views' rectangles, which are also the stored views'
-/// (a stored signature's offset indexes them). `exclude` is left out as if not stored. A
-/// picture's score is the better of its orientations'. Sorted best first.
+/// neighbours (nearest first), in orientations of `queried.len()` views each (the views as
+/// they are, then mirrored); `queried` are the query views' rectangles and `stored` the
+/// stored views' (a stored signature's offset indexes them). `exclude` is left out as if not
+/// stored. A picture's score is the better of its orientations'. Sorted best first.
 pub fn view_votes(
     per_view: &[Vec<Neighbour>],
-    rects: &[[f32; 4]],
+    queried: &[[f32; 4]],
+    stored: &[[f32; 4]],
     exclude: Option<ItemId>,
 ) -> Vec<(ItemId, f32)> {
-    let n = rects.len().max(1);
+    let n = queried.len().max(1);
     let mut best: HashMap<ItemId, f32> = HashMap::new();
     for orientation in per_view.chunks(n) {
         let mut placements: HashMap<ItemId, Vec<Placement>> = HashMap::new();
@@ -105,11 +106,11 @@ pub fn view_votes(
                 continue;
             }
             for nb in list.iter().filter(|nb| nb.item == first.item) {
-                if let Some(&s) = rects.get(nb.offset as usize) {
+                if let Some(&s) = stored.get(nb.offset as usize) {
                     placements
                         .entry(first.item)
                         .or_default()
-                        .push(Placement::of(view, rects[view], s, weight));
+                        .push(Placement::of(view, queried[view], s, weight));
                 }
             }
         }
@@ -176,10 +177,10 @@ mod tests {
         let scattered: Vec<Vec<Neighbour>> = (0..5)
             .map(|v| vec![nb(2, ((v + 2) % 5) as u32, 0.1), nb(1, 0, 0.4)])
             .collect();
-        let a = view_votes(&copy, &rects, None);
+        let a = view_votes(&copy, &rects, &rects, None);
         assert_eq!(a[0].0, 1);
         assert!((a[0].1 - 0.75).abs() < 1e-5, "{a:?}");
-        let b = view_votes(&scattered, &rects, None);
+        let b = view_votes(&scattered, &rects, &rects, None);
         assert_eq!(b[0].0, 2);
         assert!(b[0].1 < 0.4, "{b:?}");
     }
@@ -190,14 +191,36 @@ mod tests {
         let tie: Vec<Vec<Neighbour>> = (0..5)
             .map(|v| vec![nb(1, v as u32, 0.3), nb(2, v as u32, 0.3)])
             .collect();
-        assert!(view_votes(&tie, &rects, None).is_empty());
+        assert!(view_votes(&tie, &rects, &rects, None).is_empty());
         // With 1 left out, 2 stands out against 3.
         let lists: Vec<Vec<Neighbour>> = (0..5)
             .map(|v| vec![nb(1, v as u32, 0.05), nb(2, v as u32, 0.2), nb(3, 0, 0.8)])
             .collect();
-        let without = view_votes(&lists, &rects, Some(1));
+        let without = view_votes(&lists, &rects, &rects, Some(1));
         assert_eq!(without[0].0, 2);
         assert!((without[0].1 - 0.75).abs() < 1e-5, "{without:?}");
+    }
+
+    #[test]
+    fn a_query_window_that_finds_a_stored_only_part_votes_where_that_part_lies() {
+        // The query is the original's bottom-right 60%: its whole finds stored view 4 (that
+        // window), and its own bottom-right window, 36% of the original, finds a part stored
+        // but never cut from a query (offset 5). Both place the query at one spot.
+        let queried = rects();
+        let mut stored = rects();
+        stored.push([0.64, 0.64, 0.36, 0.36]);
+        let mut lists: Vec<Vec<Neighbour>> = vec![Vec::new(); 5];
+        lists[0] = vec![nb(1, 4, 0.1), nb(2, 0, 0.4)];
+        lists[4] = vec![nb(1, 5, 0.1), nb(2, 0, 0.4)];
+        let both = view_votes(&lists, &queried, &stored, None);
+        assert_eq!(both[0].0, 1);
+        assert!((both[0].1 - 2.0 * 0.75 / 5.0).abs() < 1e-5, "{both:?}");
+        // Without that part stored, the window's neighbour places nothing.
+        let whole_only = view_votes(&lists, &queried, &queried, None);
+        assert!(
+            (whole_only[0].1 - 0.75 / 5.0).abs() < 1e-5,
+            "{whole_only:?}"
+        );
     }
 
     #[test]
