@@ -118,20 +118,25 @@ fn greyscale_mirrored_cropped_and_turned_copies_are_named_as_their_original() {
         original,
     );
     // 85% of each side, centred: as far as a crop of that size gets from the stored parts
-    // (85% windows in the corners). Stronger crops (70-75%) come back as the top candidate
-    // but beyond the no-match distance (benches/RESULTS.md).
+    // (85% windows in the corners); and 70%, off centre: its own windows find the stored
+    // parts of 60% and 50%.
     let (w, h) = (img.width(), img.height());
     let cropped = img.crop_imm(w * 3 / 40, h * 3 / 40, w * 17 / 20, h * 17 / 20);
     named_as(tmp.path(), &index, "cropped", &cropped, original);
-    // Turned a little, with black corners: every part moves, but the parts still agree on
-    // where the copy lies in the original (the view vote).
-    named_as(
-        tmp.path(),
-        &index,
-        "rotated",
-        &augment::rotate(&img, 5.0),
-        original,
-    );
+    let cropped = img.crop_imm(w / 5, h / 10, w * 7 / 10, h * 7 / 10);
+    named_as(tmp.path(), &index, "cropped-70", &cropped, original);
+    // Turned, with black corners: every part moves, but the parts still agree on where the
+    // copy lies in the original (the view vote); turned 10°, the query turned back finds it.
+    for degrees in [5.0, -10.0] {
+        let turned = augment::rotate(&img, degrees);
+        named_as(
+            tmp.path(),
+            &index,
+            &format!("turned {degrees}"),
+            &turned,
+            original,
+        );
+    }
     // A colourful picture too: greyscale moves it further than the grey-blue astronaut.
     let chelsea = load_image(&fixtures().join("images").join("chelsea.webp")).unwrap();
     named_as(

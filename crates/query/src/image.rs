@@ -1,11 +1,12 @@
-//! Picture queries. A picture is stored as a few views (the whole and overlapping windows);
-//! a query is cut into the same views, and its mirror image too. Two rules name a picture:
+//! Picture queries. A picture is stored as many views (the whole and overlapping windows of
+//! 85% down to 50% of its sides); a query is cut into the whole and its larger windows, and
+//! its mirror image too. Two rules name a picture:
 //! - the view vote ([`crate::view_vote`]): the query's views find views of one stored picture
-//!   and agree on where the query lies in it — carries copies that are turned, recoloured,
-//!   captioned or noisy;
+//!   and agree on where the query lies in it — carries copies that are cropped, turned,
+//!   recoloured, captioned or noisy;
 //! - the nearest picture to the whole query (or its mirror image) stands out from the crowd:
 //!   its distance is a small enough share of the [`RATIO_RANK`]-th nearest picture's (a ratio
-//!   test), or is very near — carries crops, whose parts are not stored at their scale.
+//!   test), or is very near — a backstop for copies whose views agree too little.
 //!
 //! Each threshold is calibrated per library (`calibrate`): a distance alone is not comparable
 //! across pictures (featureless pictures all sit close together, while a cropped photo sits
@@ -15,11 +16,17 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use latentid_index::{summarise, RATIO_RANK};
+use latentid_media::augment::rotate;
 use latentid_media::{DynamicImage, View};
 use latentid_store::{Item, ItemId, Neighbour};
 
 use crate::view_vote::{view_votes, VIEW_NEIGHBOURS};
 use crate::{Candidate, Matcher, QueryConfig, QueryResult, Result};
+
+/// Turns (degrees) a picture query is also looked at in: a copy turned by up to about 5°
+/// finds its original as it is, and these take over beyond (benches/RESULTS.md, "Turned
+/// queries").
+const QUERY_TURNS: &[f32] = &[-8.0, 8.0];
 
 /// What one picture query found, before any decision: the neighbours of the whole picture
 /// (as it is and mirrored) and of each of its views.
@@ -95,7 +102,8 @@ impl Matcher<'_> {
         Ok(result)
     }
 
-    /// Encodes the picture's views (the index's query views, as they are and mirrored) and
+    /// Encodes the picture's views (the index's query views, as they are, mirrored and
+    /// turned by each of [`QUERY_TURNS`]) and
     /// looks up their neighbours; `spare` looks up more, so that one picture can be left out
     /// afterwards ([`PictureProbe::found`]).
     pub(crate) fn probe_image(
@@ -112,19 +120,36 @@ impl Matcher<'_> {
             mirrored: true,
         }));
         let enc = self.index().encode_views(img, &views)?;
-        let dim = enc.codes.len() / views.len().max(1);
-        // The two wholes (view 0 of each orientation) are searched once, deep enough for the
-        // ratio test; their first neighbours also vote, as the windows' do.
+        let mut codes = enc.codes;
+        // Turned: the query's views once more for each turn, cut from the picture turned
+        // back (scaled down first, as the views are; the corners that come in are black).
+        let side = 4 * self.index().features().image.size;
+        let small = if img.width() > side || img.height() > side {
+            img.thumbnail(side, side)
+        } else {
+            img.clone()
+        };
+        for &degrees in QUERY_TURNS {
+            let turned = rotate(&small, degrees);
+            codes.extend(self.index().encode_views(&turned, &queried)?.codes);
+            views.extend_from_slice(&queried);
+        }
+        let dim = codes.len() / views.len().max(1);
+        // The two wholes as they are and mirrored (view 0 of the first two orientations) are
+        // searched once, deep enough for the ratio test; their first neighbours also vote, as
+        // the windows' do.
+        let is_whole = |i: usize| i % n == 0 && i < 2 * n;
         let (mut whole_codes, mut window_codes) = (Vec::new(), Vec::new());
-        for (i, code) in enc.codes.chunks_exact(dim.max(1)).enumerate() {
-            let to = if i % n == 0 {
+        for (i, code) in codes.chunks_exact(dim.max(1)).enumerate() {
+            let to = if is_whole(i) {
                 &mut whole_codes
             } else {
                 &mut window_codes
             };
             to.extend_from_slice(code);
         }
-        let extra = if spare { n } else { 0 };
+        let stored = self.index().features().image.views();
+        let extra = if spare { stored.len() } else { 0 };
         let whole_lists = self.store().search_batch(
             &whole_codes,
             self.views_for(cfg.top.max(RATIO_RANK)) + extra,
@@ -133,11 +158,11 @@ impl Matcher<'_> {
         let mut windows = self.store().search_batch(&window_codes, k)?.into_iter();
         let mut wholes_in_turn = whole_lists.iter();
         let per_view = (0..views.len())
-            .map(|i| match i % n {
-                0 => wholes_in_turn
+            .map(|i| match is_whole(i) {
+                true => wholes_in_turn
                     .next()
                     .map(|l| l.iter().take(k).cloned().collect()),
-                _ => windows.next(),
+                false => windows.next(),
             })
             .map(Option::unwrap_or_default)
             .collect();
@@ -146,7 +171,7 @@ impl Matcher<'_> {
             wholes: whole_lists.concat(),
             per_view,
             queried: queried.iter().map(|v| v.rect).collect(),
-            stored: self.index().features().image.views(),
+            stored,
             recon_error: enc.recon_error.first().copied(),
         })
     }
