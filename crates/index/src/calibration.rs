@@ -1,5 +1,6 @@
 //! The "no match" thresholds an index was calibrated with (measured by `latentid-query`).
 
+use latentid_store::ItemKind;
 use serde::{Deserialize, Serialize};
 
 use crate::ReconstructionScale;
@@ -52,8 +53,8 @@ pub struct Calibration {
     /// The store's revision it was measured at: stale once the library changed.
     #[serde(default)]
     pub revision: u64,
-    /// The audio vote rule the thresholds were measured under ([`VOTE_RULE`]): an audio
-    /// index calibrated under an older rule (0: before this was kept) is recalibrated.
+    /// The rule the thresholds were measured under ([`rule_for`] the index's kind): an index
+    /// calibrated under an older rule (0: before this was kept) is recalibrated.
     #[serde(default)]
     pub rule: u32,
 }
@@ -62,6 +63,19 @@ pub struct Calibration {
 /// counted changes, thresholds measured the old way no longer fit, so this moves with it.
 /// 1: votes agree within a quarter of the index hop (was: half).
 pub const VOTE_RULE: u32 = 1;
+
+/// The picture rule's version, as [`VOTE_RULE`] is audio's. 2: the view vote counts turned
+/// orientations of the query and its threshold is the strangers' quantile without margin
+/// (picture calibrations were stamped with the audio rule's 1 before).
+pub const PICTURE_RULE: u32 = 2;
+
+/// The rule a calibration of an index of `kind` is measured under today.
+pub fn rule_for(kind: ItemKind) -> u32 {
+    match kind {
+        ItemKind::Audio => VOTE_RULE,
+        ItemKind::Image => PICTURE_RULE,
+    }
+}
 
 /// Images: the rank of the picture a match's distance is compared with (see
 /// [`Calibration::distance_ratio`]). The third, not the second: a library may hold a picture
@@ -192,5 +206,14 @@ mod tests {
         assert_eq!(c.revision, 161);
         // Nor had it a picture distance ratio: an image index is recalibrated for one.
         assert_eq!(c.distance_ratio, None);
+        assert_ne!(c.rule, rule_for(ItemKind::Image));
+    }
+
+    #[test]
+    fn a_picture_calibration_from_before_turned_queries_is_stale_and_an_audio_one_is_not() {
+        // Picture calibrations were stamped with the audio rule (1) until the picture rule
+        // had its own version: their vote threshold was measured without turned views.
+        assert_eq!(rule_for(ItemKind::Audio), VOTE_RULE);
+        assert_ne!(rule_for(ItemKind::Image), VOTE_RULE);
     }
 }

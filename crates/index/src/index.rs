@@ -10,7 +10,8 @@ use latentid_store::{
     Store,
 };
 
-use crate::{Calibration, IndexError, Result, VOTE_RULE};
+use crate::calibration::rule_for;
+use crate::{Calibration, IndexError, Result};
 
 /// The backend [`Index::open`] and [`Index::create`] use in this process ([`Index::use_backend`]).
 static BACKEND: RwLock<Option<Backend>> = RwLock::new(None);
@@ -238,22 +239,18 @@ impl Index {
     }
 
     /// True when the index holds a model and its calibration is missing, was measured
-    /// before the library last changed, (audio) under an older vote rule, or (images) without
-    /// a distance ratio.
+    /// before the library last changed, or under an older rule ([`rule_for`]).
     pub fn needs_calibration(&self) -> bool {
         self.has_model()
             && self.calibration.as_ref().is_none_or(|c| {
-                c.revision != self.store.revision()
-                    || (self.kind == ItemKind::Audio && c.rule != VOTE_RULE)
-                    || (self.kind == ItemKind::Image
-                        && (c.distance_ratio.is_none() || c.view_votes.is_none()))
+                c.revision != self.store.revision() || c.rule != rule_for(self.kind)
             })
     }
 
     /// Stores a freshly measured calibration, stamped with the store's current revision.
     pub fn set_calibration(&mut self, mut calibration: Calibration) -> Result<()> {
         calibration.revision = self.store.revision();
-        calibration.rule = VOTE_RULE;
+        calibration.rule = rule_for(self.kind);
         let json = serde_json::to_string(&calibration).map_err(|e| IndexError::Encode {
             index: self.location().to_path_buf(),
             what: "calibration",

@@ -28,7 +28,7 @@ mod index;
 mod reconstruction;
 mod summary;
 
-pub use calibration::{Calibration, RATIO_RANK, VOTE_RULE};
+pub use calibration::{rule_for, Calibration, PICTURE_RULE, RATIO_RANK, VOTE_RULE};
 pub use encode::{Clip, EncodedFile};
 pub use error::{Failure, FileError, IndexError, Result};
 pub use index::{Index, NewIndex};

@@ -103,9 +103,8 @@ impl Matcher<'_> {
     }
 
     /// Encodes the picture's views (the index's query views, as they are, mirrored and
-    /// turned by each of [`QUERY_TURNS`]) and
-    /// looks up their neighbours; `spare` looks up more, so that one picture can be left out
-    /// afterwards ([`PictureProbe::found`]).
+    /// turned by each of [`QUERY_TURNS`]) and looks up their neighbours; `spare` looks up
+    /// more, so that one picture can be left out afterwards ([`PictureProbe::found`]).
     pub(crate) fn probe_image(
         &self,
         img: &DynamicImage,
@@ -124,17 +123,20 @@ impl Matcher<'_> {
         // Turned: the query's views once more for each turn, cut from the picture turned
         // back (scaled down first, as the views are; the corners that come in are black).
         let side = 4 * self.index().features().image.size;
+        let thumbnail;
         let small = if img.width() > side || img.height() > side {
-            img.thumbnail(side, side)
+            thumbnail = img.thumbnail(side, side);
+            &thumbnail
         } else {
-            img.clone()
+            img
         };
         for &degrees in QUERY_TURNS {
-            let turned = rotate(&small, degrees);
+            let turned = rotate(small, degrees);
             codes.extend(self.index().encode_views(&turned, &queried)?.codes);
-            views.extend_from_slice(&queried);
         }
-        let dim = codes.len() / views.len().max(1);
+        // As they are, mirrored, then each turn: `n` views each.
+        let count = n * (2 + QUERY_TURNS.len());
+        let dim = codes.len() / count.max(1);
         // The two wholes as they are and mirrored (view 0 of the first two orientations) are
         // searched once, deep enough for the ratio test; their first neighbours also vote, as
         // the windows' do.
@@ -157,7 +159,7 @@ impl Matcher<'_> {
         let k = if spare { 3 } else { 1 } * VIEW_NEIGHBOURS;
         let mut windows = self.store().search_batch(&window_codes, k)?.into_iter();
         let mut wholes_in_turn = whole_lists.iter();
-        let per_view = (0..views.len())
+        let per_view = (0..count)
             .map(|i| match is_whole(i) {
                 true => wholes_in_turn
                     .next()

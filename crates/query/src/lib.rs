@@ -5,8 +5,8 @@
 //! offset) pair, and only votes whose offsets agree in time add up. The best pair wins
 //! when its share of agreeing patches clears a threshold calibrated on the library itself
 //! ([`calibrate`]); otherwise the answer is "no match" — a song that is not in the library
-//! must not be named. Images: the query's views (the whole and overlapping windows, as
-//! stored) vote for the stored pictures whose views they find, and only views that agree on
+//! must not be named. Images: the query's views (the whole and overlapping windows, as it
+//! is, mirrored and turned a little) vote for the stored pictures whose views they find, and only views that agree on
 //! where the query lies in a picture add up (`view_vote.rs`); a picture is named when its
 //! vote, or its distance to the whole query against the crowd's, clears a calibrated
 //! threshold. [`duplicates`] groups the items of an index that are

@@ -29,7 +29,8 @@ pub struct CalibrationConfig {
     pub lengths: Vec<f32>,
     /// SNR of the pink noise on positive probes.
     pub snr_db: f32,
-    /// Threshold = margin × the `negative_quantile` of the negatives' evidence.
+    /// Threshold = margin × the `negative_quantile` of the negatives' evidence (pictures:
+    /// the distance and ratio rules; the view vote's is the quantile itself).
     pub margin: f32,
     /// Which negative sets the threshold: 0.99 aims at at most 1% false matches. Not the
     /// strongest: games and albums hold variants of one tune ("victory" and "victory2"), and
