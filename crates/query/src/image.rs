@@ -11,6 +11,11 @@
 //! Each threshold is calibrated per library (`calibrate`): a distance alone is not comparable
 //! across pictures (featureless pictures all sit close together, while a cropped photo sits
 //! far from its original), and neither is a raw count of agreeing views.
+//!
+//! A query looks at its whole first: when the distance rules name a picture from the whole
+//! (a resized, re-compressed, recoloured or mirrored copy), that is the answer, and no view
+//! is cut; the views and their vote are for what the whole does not settle (benches/RESULTS.md,
+//! "The whole first").
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -28,17 +33,40 @@ use crate::{Candidate, Matcher, QueryConfig, QueryResult, Result};
 /// queries").
 const QUERY_TURNS: &[f32] = &[-8.0, 8.0];
 
+/// What the whole query picture found, as it is and mirrored: enough for the distance rules.
+pub(crate) struct WholeProbe {
+    /// The two wholes' codes.
+    codes: Vec<f32>,
+    /// Their neighbours, each list deep enough for the ratio test.
+    lists: Vec<Vec<Neighbour>>,
+    recon_error: Option<f32>,
+}
+
+impl WholeProbe {
+    /// The pictures found, each at the distance of its nearest view, nearest first, as if
+    /// `exclude` were not stored.
+    fn nearest(&self, exclude: Option<ItemId>) -> Vec<(ItemId, f32)> {
+        let mut nearest: HashMap<ItemId, f32> = HashMap::new();
+        for nb in self.lists.iter().flatten() {
+            if Some(nb.item) != exclude {
+                let d = nearest.entry(nb.item).or_insert(f32::INFINITY);
+                *d = d.min(nb.distance);
+            }
+        }
+        let mut nearest: Vec<(ItemId, f32)> = nearest.into_iter().collect();
+        nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        nearest
+    }
+}
+
 /// What one picture query found, before any decision: the neighbours of the whole picture
 /// (as it is and mirrored) and of each of its views.
 pub(crate) struct PictureProbe {
-    /// The whole picture's codes, as it is and mirrored.
-    whole_codes: Vec<f32>,
-    wholes: Vec<Neighbour>,
+    wholes: WholeProbe,
     per_view: Vec<Vec<Neighbour>>,
     /// The query's views' rectangles (one orientation), and the stored views'.
     queried: Vec<[f32; 4]>,
     stored: Vec<[f32; 4]>,
-    recon_error: Option<f32>,
 }
 
 /// The pictures a probe points at, as if `exclude` were not stored: by distance of their
@@ -50,15 +78,8 @@ pub(crate) struct Found {
 
 impl PictureProbe {
     pub(crate) fn found(&self, exclude: Option<ItemId>) -> Found {
-        let mut nearest: HashMap<ItemId, f32> = HashMap::new();
-        for nb in self.wholes.iter().filter(|nb| Some(nb.item) != exclude) {
-            let d = nearest.entry(nb.item).or_insert(f32::INFINITY);
-            *d = d.min(nb.distance);
-        }
-        let mut nearest: Vec<(ItemId, f32)> = nearest.into_iter().collect();
-        nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         Found {
-            nearest,
+            nearest: self.wholes.nearest(exclude),
             votes: view_votes(&self.per_view, &self.queried, &self.stored, exclude),
         }
     }
@@ -91,35 +112,85 @@ impl Found {
 }
 
 impl Matcher<'_> {
-    /// Identifies a decoded picture: the stored pictures its views find, best first.
+    /// Identifies a decoded picture: the stored pictures its whole or its views find, best
+    /// first.
     pub fn query_image(&self, img: &DynamicImage, cfg: &QueryConfig) -> Result<QueryResult> {
         let started = Instant::now();
-        let probe = self.probe_image(img, cfg, false)?;
-        let mut result = self.decide_image(&probe, cfg)?;
+        let wholes = self.probe_wholes(img, cfg, false)?;
         // The whole view's error, as a stored picture's is.
-        result.reconstruction = self.familiarity(summarise(&[0], probe.recon_error.as_slice()));
+        let reconstruction = self.familiarity(summarise(&[0], wholes.recon_error.as_slice()));
+        // A copy the distance rules name from the whole needs no views.
+        let by_distance = self.rank_images(&wholes.lists.concat(), None, cfg)?;
+        let mut result = match by_distance.matched {
+            Some(_) => by_distance,
+            None => {
+                let probe = self.probe_views(img, wholes, false)?;
+                self.decide_image(&probe, cfg)?
+            }
+        };
+        result.reconstruction = reconstruction;
         result.seconds = started.elapsed().as_secs_f32();
         Ok(result)
     }
 
-    /// Encodes the picture's views (the index's query views, as they are, mirrored and
-    /// turned by each of [`QUERY_TURNS`]) and looks up their neighbours; `spare` looks up
-    /// more, so that one picture can be left out afterwards ([`PictureProbe::found`]).
+    /// Everything a picture query can look at: [`Self::probe_wholes`], then
+    /// [`Self::probe_views`].
     pub(crate) fn probe_image(
         &self,
         img: &DynamicImage,
         cfg: &QueryConfig,
         spare: bool,
     ) -> Result<PictureProbe> {
+        let wholes = self.probe_wholes(img, cfg, spare)?;
+        self.probe_views(img, wholes, spare)
+    }
+
+    /// Encodes the whole picture, as it is and mirrored, and looks up its neighbours deep
+    /// enough for the ratio test; `spare` looks up more, so that one picture can be left out
+    /// afterwards ([`PictureProbe::found`]).
+    fn probe_wholes(
+        &self,
+        img: &DynamicImage,
+        cfg: &QueryConfig,
+        spare: bool,
+    ) -> Result<WholeProbe> {
+        let enc = self
+            .index()
+            .encode_views(img, &[View::WHOLE, View::MIRRORED])?;
+        let extra = if spare {
+            self.index().features().image.views().len()
+        } else {
+            0
+        };
+        let lists = self
+            .store()
+            .search_batch(&enc.codes, self.views_for(cfg.top.max(RATIO_RANK)) + extra)?;
+        Ok(WholeProbe {
+            codes: enc.codes,
+            lists,
+            recon_error: enc.recon_error.first().copied(),
+        })
+    }
+
+    /// Encodes the picture's views (the index's query views, as they are, mirrored and
+    /// turned by each of [`QUERY_TURNS`]) and looks up their neighbours; the wholes as they
+    /// are and mirrored are `wholes`' (their first neighbours vote, as the windows' do).
+    /// `spare` as for [`Self::probe_wholes`].
+    fn probe_views(
+        &self,
+        img: &DynamicImage,
+        wholes: WholeProbe,
+        spare: bool,
+    ) -> Result<PictureProbe> {
         let queried = self.index().query_views();
         let n = queried.len();
-        let mut views = queried.clone();
-        views.extend(queried.iter().map(|v| View {
+        // The windows (every view but the whole), as they are and mirrored.
+        let mut windows = queried[1..].to_vec();
+        windows.extend(queried[1..].iter().map(|v| View {
             rect: v.rect,
             mirrored: true,
         }));
-        let enc = self.index().encode_views(img, &views)?;
-        let mut codes = enc.codes;
+        let mut codes = self.index().encode_views(img, &windows)?.codes;
         // Turned: the query's views once more for each turn, cut from the picture turned
         // back (scaled down first, as the views are; the corners that come in are black).
         let side = 4 * self.index().features().image.size;
@@ -134,47 +205,23 @@ impl Matcher<'_> {
             let turned = rotate(small, degrees);
             codes.extend(self.index().encode_views(&turned, &queried)?.codes);
         }
-        // As they are, mirrored, then each turn: `n` views each.
-        let count = n * (2 + QUERY_TURNS.len());
-        let dim = codes.len() / count.max(1);
-        // The two wholes as they are and mirrored (view 0 of the first two orientations) are
-        // searched once, deep enough for the ratio test; their first neighbours also vote, as
-        // the windows' do.
-        let is_whole = |i: usize| i % n == 0 && i < 2 * n;
-        let (mut whole_codes, mut window_codes) = (Vec::new(), Vec::new());
-        for (i, code) in codes.chunks_exact(dim.max(1)).enumerate() {
-            let to = if is_whole(i) {
-                &mut whole_codes
-            } else {
-                &mut window_codes
-            };
-            to.extend_from_slice(code);
-        }
-        let stored = self.index().features().image.views();
-        let extra = if spare { stored.len() } else { 0 };
-        let whole_lists = self.store().search_batch(
-            &whole_codes,
-            self.views_for(cfg.top.max(RATIO_RANK)) + extra,
-        )?;
+        // In view order, orientation by orientation (as they are, mirrored, then each turn:
+        // `n` views each), the wholes as they are and mirrored (view 0 of the first two)
+        // taken from `wholes`.
         let k = if spare { 3 } else { 1 } * VIEW_NEIGHBOURS;
-        let mut windows = self.store().search_batch(&window_codes, k)?.into_iter();
-        let mut wholes_in_turn = whole_lists.iter();
-        let per_view = (0..count)
-            .map(|i| match is_whole(i) {
-                true => wholes_in_turn
-                    .next()
-                    .map(|l| l.iter().take(k).cloned().collect()),
-                false => windows.next(),
+        let mut found = self.store().search_batch(&codes, k)?.into_iter();
+        let per_view = (0..n * (2 + QUERY_TURNS.len()))
+            .map(|i| match wholes.lists.get(i / n).filter(|_| i % n == 0) {
+                Some(list) => Some(list.iter().take(k).cloned().collect()),
+                None => found.next(),
             })
             .map(Option::unwrap_or_default)
             .collect();
         Ok(PictureProbe {
-            whole_codes,
-            wholes: whole_lists.concat(),
+            wholes,
             per_view,
             queried: queried.iter().map(|v| v.rect).collect(),
-            stored,
-            recon_error: enc.recon_error.first().copied(),
+            stored: self.index().features().image.views(),
         })
     }
 
@@ -217,8 +264,8 @@ impl Matcher<'_> {
                 Some(d) => Some(d),
                 None => {
                     let (_, vectors) = self.store().signatures(id)?;
-                    let dim = probe.whole_codes.len() / 2;
-                    Some(nearest_distance(&probe.whole_codes, &vectors, dim))
+                    let dim = probe.wholes.codes.len() / 2;
+                    Some(nearest_distance(&probe.wholes.codes, &vectors, dim))
                 }
             };
             let score = found.score(id);

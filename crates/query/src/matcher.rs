@@ -52,7 +52,8 @@ pub struct Candidate {
     /// Audio: share of query patches whose neighbours agree on this track and offset
     /// (confidence grows with it and with the number of patches). Pictures: share of the
     /// query's views that find this picture and agree on where the query lies in it, each
-    /// weighed by how much it stands out (the view vote).
+    /// weighed by how much it stands out (the view vote); absent when the whole picture
+    /// settled the answer by distance and no view was cut.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agreement: Option<f32>,
     /// Audio: (agreement − the best other track's agreement) × √patches; confidence is
