@@ -119,14 +119,14 @@ impl Matcher<'_> {
         let wholes = self.probe_wholes(img, cfg, false)?;
         // The whole view's error, as a stored picture's is.
         let reconstruction = self.familiarity(summarise(&[0], wholes.recon_error.as_slice()));
-        // A copy the distance rules name from the whole needs no views.
-        let by_distance = self.rank_images(&wholes.lists.concat(), None, cfg)?;
-        let mut result = match by_distance.matched {
-            Some(_) => by_distance,
-            None => {
-                let probe = self.probe_views(img, wholes, false)?;
-                self.decide_image(&probe, cfg)?
-            }
+        // A copy the whole settles needs no views.
+        let distances: Vec<f32> = wholes.nearest(None).iter().map(|(_, d)| *d).collect();
+        let decision = Decision::new(self.index().calibration(), cfg, &distances);
+        let mut result = if decision.settles(&distances) {
+            self.rank_images(&wholes.lists.concat(), None, cfg)?
+        } else {
+            let probe = self.probe_views(img, wholes, false)?;
+            self.decide_image(&probe, cfg)?
         };
         result.reconstruction = reconstruction;
         result.seconds = started.elapsed().as_secs_f32();
@@ -402,6 +402,8 @@ fn picture_candidate(
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Decision {
     max_distance: f32,
+    /// The distance was asked for (`--max-distance`): it decides alone.
+    asked: bool,
     /// (the [`RATIO_RANK`]-th nearest picture's distance, the largest share of it accepted),
     /// when the index is calibrated for it and that many pictures came back.
     ratio: Option<(f32, f32)>,
@@ -423,6 +425,7 @@ impl Decision {
         };
         Self {
             max_distance,
+            asked: cfg.max_distance.is_some(),
             ratio,
         }
     }
@@ -437,10 +440,29 @@ impl Decision {
     }
 
     pub(crate) fn accepts(&self, distance: f32) -> bool {
-        distance <= self.max_distance
-            || self
-                .ratio
-                .is_some_and(|(reference, max)| distance <= max * reference)
+        distance <= self.max_distance || self.stands_out(distance)
+    }
+
+    fn stands_out(&self, distance: f32) -> bool {
+        self.ratio
+            .is_some_and(|(reference, max)| distance <= max * reference)
+    }
+
+    /// Whether pictures found at `distances` (nearest first) by the whole query settle the
+    /// answer, so that no view need be cut: the nearest stands out from the crowd (the ratio
+    /// test) and no other picture is accepted. A copy of one of two look-alikes, or one only
+    /// the plain distance accepts (featureless pictures sit close together), is left to the
+    /// view vote, which comes first (benches/RESULTS.md, "The whole first"). An asked-for
+    /// `max_distance` decides alone.
+    pub(crate) fn settles(&self, distances: &[f32]) -> bool {
+        let Some(&nearest) = distances.first() else {
+            return false;
+        };
+        let second_accepted = distances.get(1).is_some_and(|&d| self.accepts(d));
+        match self.asked {
+            true => self.accepts(nearest),
+            false => self.stands_out(nearest) && !second_accepted,
+        }
     }
 }
 
@@ -501,6 +523,29 @@ mod tests {
         let burst = Decision::new(&calib, &cfg, &[0.01, 0.015, 0.02]);
         assert!(burst.accepts(0.01));
         assert!(burst.confidence(0.01) > 0.5);
+    }
+
+    #[test]
+    fn only_a_copy_that_stands_out_alone_is_settled_by_the_whole() {
+        let calib = calibrated(0.05, Some(0.5));
+        let cfg = QueryConfig::default();
+        let settles = |d: &[f32]| Decision::new(&calib, &cfg, d).settles(d);
+        // Stands out from the crowd, and nothing else is accepted.
+        assert!(settles(&[0.2, 0.8, 0.9]));
+        // Two look-alikes both stand out: the views decide which.
+        assert!(!settles(&[0.1, 0.12, 0.9]));
+        // Accepted by the plain distance only, among a crowd of near pictures.
+        assert!(!settles(&[0.04, 0.06, 0.07]));
+        // Not accepted at all.
+        assert!(!settles(&[0.6, 0.8, 0.9]));
+        assert!(!settles(&[]));
+        // An asked-for distance decides alone, as it names.
+        let asked = QueryConfig {
+            max_distance: Some(0.05),
+            ..QueryConfig::default()
+        };
+        let d = [0.04, 0.045, 0.07];
+        assert!(Decision::new(&calib, &asked, &d).settles(&d));
     }
 
     #[test]
