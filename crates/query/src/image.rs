@@ -12,10 +12,10 @@
 //! across pictures (featureless pictures all sit close together, while a cropped photo sits
 //! far from its original), and neither is a raw count of agreeing views.
 //!
-//! A query looks at its whole first: when the distance rules name a picture from the whole
-//! (a resized, re-compressed, recoloured or mirrored copy), that is the answer, and no view
-//! is cut; the views and their vote are for what the whole does not settle (benches/RESULTS.md,
-//! "The whole first").
+//! A query looks at its whole first: when that settles the answer ([`Decision::settles`]: a
+//! resized, re-compressed, recoloured or mirrored copy stands out from every other picture),
+//! no view is cut; the views and their vote are for what the whole does not settle
+//! (benches/RESULTS.md, "The whole first").
 
 use std::collections::HashMap;
 use std::time::Instant;
