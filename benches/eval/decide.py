@@ -30,6 +30,8 @@ ap.add_argument("--hop", type=int, default=8, help="the index hop in frames (dum
 ap.add_argument("--tolerance", type=int, default=None,
                 help="votes agree within +-this many frames (default: a quarter of the hop, as latentid)")
 ap.add_argument("--quantile", type=float, default=0.995)
+ap.add_argument("--latentid-weight-only", action="store_true",
+                help="only latentid's rank weight (and the statistics drawn from its tallies)")
 args = ap.parse_args()
 K = args.k
 TOL = args.tolerance if args.tolerance is not None else max(args.hop // 4, 1)  # the vote window, either way
@@ -119,6 +121,8 @@ WEIGHTS = {
     "exp((s-s0)/0.05)": lambda sims, items: np.exp((sims - sims[:, :1]) / 0.05),
     "exp((s-s0)/0.1)": lambda sims, items: np.exp((sims - sims[:, :1]) / 0.1),
 }
+if args.latentid_weight_only:
+    WEIGHTS = dict(list(WEIGHTS.items())[:1])
 queries = json.load(open(args.queries))["queries"]
 records = []
 for q in queries:
@@ -159,6 +163,19 @@ for q in queries:
             a2 = T[1][0] if len(T) > 1 else 0.0
             rec[wname] = ((T[0][0] - a2) / math.sqrt(n), T[0][1] == truth and kind == "pos")
             if wname.endswith("(latentid)"):
+                # Other ways to judge the same tallies' lead: against the rival's own level
+                # (chance votes pile up where a clip sprays many), the next tracks' spread,
+                # or as a share of the top.
+                top_right = T[0][1] == truth and kind == "pos"
+                lead = T[0][0] - a2
+                share = 1.0 - a2 / max(T[0][0], 1e-9)
+                for c in (0.5, 1.0, 2.0, 4.0):
+                    rec[f"lead / sqrt(rival + {c:g})"] = (lead / math.sqrt(a2 + c), top_right)
+                nxt = [t[0] for t in T[1:21]] + [0.0] * max(0, 21 - len(T))
+                rec["lead / sqrt(mean of the next 5 + 1)"] = (lead / math.sqrt(np.mean(nxt[:5]) + 1.0), top_right)
+                rec["z of the top over the next 20"] = ((T[0][0] - np.mean(nxt)) / (np.std(nxt) + 0.05), top_right)
+                rec["1 - rival / top"] = (share, top_right)
+                rec["lead / sqrt(n) x (1 - rival / top)"] = (lead / math.sqrt(n) * share, top_right)
                 zs = sorted(((aligned_z(qc, frames, it, vs, mu, sd), it) for _, it, vs in T[:5]), reverse=True)
                 rec["aligned similarity z (sequence)"] = (zs[0][0], zs[0][1] == truth and kind == "pos")
         records.append(rec)
@@ -168,7 +185,9 @@ print(f"{args.dump}: {sum(r['kind'] == 'pos' for r in records)} in-library clips
       f"threshold = {args.quantile} quantile of negatives\n")
 print("| statistic | length | threshold | named | top candidate right | out-of-library named |")
 print("|---|---|---:|---:|---:|---:|")
-for stat in [*WEIGHTS, "aligned similarity z (sequence)"]:
+# Every statistic a record carries, latentid's weights first.
+EXTRA = sorted({k for r in records for k in r} - set(WEIGHTS) - {"kind", "cond", "length", "own first", "own in k"})
+for stat in [*WEIGHTS, *EXTRA]:
     tot_named = tot = 0
     for length in sorted({r["length"] for r in records}, key=lambda s: float(s.split()[0])):
         mine = [r for r in records if r["length"] == length and stat in r]
