@@ -7,11 +7,27 @@
 #   benches/outliers/run.sh [MUSIC_LIBRARY [EVAL_ROOT [IMAGES_LIBRARY]]]
 #
 # Defaults: benches/work/eval/b/library (corpus B), benches/work/eval/root (the unpacked
-# Debian packages) and benches/work/images/library. Copies what it uses into
-# benches/work/outliers; never modifies the sources. Needs ffmpeg, numpy, espeak-ng.
+# Debian packages) and benches/work/images/library (run benches/eval/run.sh --corpus b and
+# benches/images/run.sh first, or pass other folders). Copies what it uses into
+# benches/work/outliers; never modifies the sources. Installs ffmpeg and espeak-ng (apt) when
+# missing and makes a virtualenv with numpy under benches/work/outliers-venv.
 # LATENTID_BIN picks the binary (default target/release/latentid).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+need=()
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
+if [ ${#need[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}"
+fi
+venv=benches/work/outliers-venv
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import numpy" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q numpy
+fi
+py="$venv/bin/python"
 music_src=${1:-benches/work/eval/b/library}
 root=${2:-benches/work/eval/root}
 images_src=${3:-benches/work/images/library}
@@ -28,7 +44,7 @@ ls "$music_src" | sort | awk 'NR%5==1 || NR%5==3' | while read -r f; do
 espeak-ng -s 150 -w "$work/music/planted_speech.wav" "$(cat "$here/speech.txt")"
 mapfile -t sfx < <(ls "$root"/naev-data/usr/share/naev/dat/snd/sounds/*.{wav,ogg} | sort | head -20)
 other=$(ls "$music_src" | sort | awk 'NR%5==2' | head -1)
-python3 "$here/planted_audio.py" "$work/planted" "$music_src/$other" "${sfx[@]}"
+"$py" "$here/planted_audio.py" "$work/planted" "$music_src/$other" "${sfx[@]}"
 for f in sound_effects noise damaged_rip; do cp "$work/planted/$f.wav" "$work/music/planted_$f.wav"; done
 cp "$root/openarena-088-data/pk3/pak6-patch088/music/OA06.ogg" "$work/music/planted_other_genre.ogg"
 
@@ -39,8 +55,8 @@ ls "$images_src" | grep -E '__(stellarium-data|plasma-workspace-wallpapers|mate-
     | while read -r f; do cp "$images_src/$f" "$work/photos/"; done
 for n in astronaut brick camera chelsea coffee coins grass gravel moon motorcycle_left motorcycle_right rocket; do
     for f in "$images_src"/*__scikit-image__*__"$n".jpg; do [ -e "$f" ] && cp "$f" "$work/photos/"; done; done
-python3 "$here/nonphotos.py" diagram "$work/photos/planted_chart.png" 640 480 1
-python3 "$here/nonphotos.py" screenshot "$work/photos/planted_screenshot.png" 1024 640 2
+"$py" "$here/nonphotos.py" diagram "$work/photos/planted_chart.png" 640 480 1
+"$py" "$here/nonphotos.py" screenshot "$work/photos/planted_screenshot.png" 1024 640 2
 for n in page text logo; do cp "$images_src"/*__scikit-image__*__"$n".jpg "$work/photos/planted_$n.jpg"; done
 
 for lib in music photos; do
@@ -53,7 +69,7 @@ for lib in music photos; do
     /usr/bin/time -f "$lib: outliers (two held-out models) in %e s" \
         "$bin" outliers --index "$work/idx-$lib" --top 10000 --json "${train[@]}" > "$work/outliers-$lib.jsonl"
     "$bin" outliers --index "$work/idx-$lib" --top 10 > "$work/top10-$lib.txt"
-    python3 - "$work/outliers-$lib.jsonl" "$lib" <<'PY'
+    "$py" - "$work/outliers-$lib.jsonl" "$lib" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 # By file name: a planted file with tags is listed under its tagged name.
