@@ -1,5 +1,6 @@
 //! Image decoding (bounded, orientation applied) and the encoder's input tensor.
 
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::path::Path;
 
@@ -106,22 +107,29 @@ pub fn image_tensor(img: &DynamicImage, p: &ImageParams) -> Vec<f32> {
     image_views(img, p, &[View::WHOLE])
 }
 
+/// The picture views are cut from: scaled down to a square of four times the input size
+/// when it is larger (aspect not kept), as it is otherwise. [`image_views`] of the result
+/// are those of the picture; a caller cutting views more than once scales it once with this.
+pub fn view_source<'a>(img: &'a DynamicImage, p: &ImageParams) -> Cow<'a, DynamicImage> {
+    let side = 4 * p.size.max(1);
+    if img.width() > side || img.height() > side {
+        Cow::Owned(img.resize_exact(side, side, FilterType::Triangle))
+    } else {
+        Cow::Borrowed(img)
+    }
+}
+
 /// `channels x size x size` CHW floats per view, concatenated: each view resized to a
 /// square (aspect not kept, so nothing is cut off) and made into the input
-/// [`ImageParams::input`] names. The picture is scaled down once to four times the input
-/// size, and every view is cut from that.
+/// [`ImageParams::input`] names. The picture is scaled down once ([`view_source`]), and
+/// every view is cut from that.
 pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f32> {
     let s = p.size.max(1);
     if img.width() == 0 || img.height() == 0 {
         // Nothing to see ([`load_image`] refuses such pictures): flat inputs, not a panic.
         return vec![0.0; views.len() * p.input_len()];
     }
-    let base = if img.width() > 4 * s || img.height() > 4 * s {
-        img.resize_exact(4 * s, 4 * s, FilterType::Triangle)
-            .to_rgb8()
-    } else {
-        img.to_rgb8()
-    };
+    let base = view_source(img, p).to_rgb8();
     // Made only when a mirrored view has no partner window to be flipped from.
     let mut mirrored: Option<image::RgbImage> = None;
     let (bw, bh) = (base.width() as f32, base.height() as f32);

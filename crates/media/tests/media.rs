@@ -341,6 +341,11 @@ fn stored_views_cover_the_picture_and_geometry_edits_keep_the_size() {
         .collect();
     let t = image_views(&img, &p, &rects);
     assert_eq!(t.len(), views.len() * p.input_len());
+    // Cut from the picture scaled once (as a query does before cutting its views in several
+    // calls), the views are the very same as from the picture itself.
+    let scaled = view_source(&img, &p);
+    assert!(scaled.width() < img.width(), "the fixture is larger than the views' source");
+    assert_eq!(image_views(&scaled, &p, &rects), t);
     // The first view is the whole picture; the mirrored whole is the mirror's whole.
     assert_eq!(&t[..p.input_len()], image_tensor(&img, &p).as_slice());
     let m = image_views(&img, &p, &[View::MIRRORED]);

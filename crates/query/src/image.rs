@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use latentid_index::{summarise, RATIO_RANK};
 use latentid_media::augment::rotate;
-use latentid_media::{DynamicImage, View};
+use latentid_media::{view_source, DynamicImage, View};
 use latentid_store::{Item, ItemId, Neighbour};
 
 use crate::view_vote::{view_votes, VIEW_NEIGHBOURS};
@@ -43,20 +43,28 @@ pub(crate) struct WholeProbe {
 }
 
 impl WholeProbe {
-    /// The pictures found, each at the distance of its nearest view, nearest first, as if
-    /// `exclude` were not stored.
+    /// The pictures found, nearest first, as if `exclude` were not stored.
     fn nearest(&self, exclude: Option<ItemId>) -> Vec<(ItemId, f32)> {
-        let mut nearest: HashMap<ItemId, f32> = HashMap::new();
-        for nb in self.lists.iter().flatten() {
-            if Some(nb.item) != exclude {
-                let d = nearest.entry(nb.item).or_insert(f32::INFINITY);
-                *d = d.min(nb.distance);
-            }
-        }
-        let mut nearest: Vec<(ItemId, f32)> = nearest.into_iter().collect();
-        nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        nearest
+        nearest_pictures(self.lists.iter().flatten(), exclude)
     }
+}
+
+/// The pictures of `neighbours` (signatures of any view), each at the distance of its nearest
+/// view, nearest first, `exclude` left out.
+fn nearest_pictures<'n>(
+    neighbours: impl IntoIterator<Item = &'n Neighbour>,
+    exclude: Option<ItemId>,
+) -> Vec<(ItemId, f32)> {
+    let mut nearest: HashMap<ItemId, f32> = HashMap::new();
+    for nb in neighbours {
+        if Some(nb.item) != exclude {
+            let d = nearest.entry(nb.item).or_insert(f32::INFINITY);
+            *d = d.min(nb.distance);
+        }
+    }
+    let mut nearest: Vec<(ItemId, f32)> = nearest.into_iter().collect();
+    nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    nearest
 }
 
 /// What one picture query found, before any decision: the neighbours of the whole picture
@@ -116,16 +124,20 @@ impl Matcher<'_> {
     /// first.
     pub fn query_image(&self, img: &DynamicImage, cfg: &QueryConfig) -> Result<QueryResult> {
         let started = Instant::now();
-        let wholes = self.probe_wholes(img, cfg, false)?;
+        // Scaled once for every view cut from it (a phone photo's resize is most of a query
+        // that the whole settles).
+        let scaled = view_source(img, &self.index().features().image);
+        let wholes = self.probe_wholes(&scaled, cfg, false)?;
         // The whole view's error, as a stored picture's is.
         let reconstruction = self.familiarity(summarise(&[0], wholes.recon_error.as_slice()));
         // A copy the whole settles needs no views.
-        let distances: Vec<f32> = wholes.nearest(None).iter().map(|(_, d)| *d).collect();
+        let nearest = wholes.nearest(None);
+        let distances: Vec<f32> = nearest.iter().map(|(_, d)| *d).collect();
         let decision = Decision::new(self.index().calibration(), cfg, &distances);
         let mut result = if decision.settles(&distances) {
-            self.rank_images(&wholes.lists.concat(), None, cfg)?
+            self.rank_images(nearest, cfg)?
         } else {
-            let probe = self.probe_views(img, wholes, false)?;
+            let probe = self.probe_views(img, &scaled, wholes, false)?;
             self.decide_image(&probe, cfg)?
         };
         result.reconstruction = reconstruction;
@@ -141,22 +153,23 @@ impl Matcher<'_> {
         cfg: &QueryConfig,
         spare: bool,
     ) -> Result<PictureProbe> {
-        let wholes = self.probe_wholes(img, cfg, spare)?;
-        self.probe_views(img, wholes, spare)
+        let scaled = view_source(img, &self.index().features().image);
+        let wholes = self.probe_wholes(&scaled, cfg, spare)?;
+        self.probe_views(img, &scaled, wholes, spare)
     }
 
-    /// Encodes the whole picture, as it is and mirrored, and looks up its neighbours deep
-    /// enough for the ratio test; `spare` looks up more, so that one picture can be left out
-    /// afterwards ([`PictureProbe::found`]).
+    /// Encodes the whole picture (`scaled`: as [`view_source`] makes it), as it is and
+    /// mirrored, and looks up its neighbours deep enough for the ratio test; `spare` looks up
+    /// more, so that one picture can be left out afterwards ([`PictureProbe::found`]).
     fn probe_wholes(
         &self,
-        img: &DynamicImage,
+        scaled: &DynamicImage,
         cfg: &QueryConfig,
         spare: bool,
     ) -> Result<WholeProbe> {
         let enc = self
             .index()
-            .encode_views(img, &[View::WHOLE, View::MIRRORED])?;
+            .encode_views(scaled, &[View::WHOLE, View::MIRRORED])?;
         let extra = if spare {
             self.index().features().image.views().len()
         } else {
@@ -175,10 +188,12 @@ impl Matcher<'_> {
     /// Encodes the picture's views (the index's query views, as they are, mirrored and
     /// turned by each of [`QUERY_TURNS`]) and looks up their neighbours; the wholes as they
     /// are and mirrored are `wholes`' (their first neighbours vote, as the windows' do).
+    /// The windows are cut from `scaled` ([`view_source`] of `img`), the turns from `img`.
     /// `spare` as for [`Self::probe_wholes`].
     fn probe_views(
         &self,
         img: &DynamicImage,
+        scaled: &DynamicImage,
         wholes: WholeProbe,
         spare: bool,
     ) -> Result<PictureProbe> {
@@ -190,7 +205,7 @@ impl Matcher<'_> {
             rect: v.rect,
             mirrored: true,
         }));
-        let mut codes = self.index().encode_views(img, &windows)?.codes;
+        let mut codes = self.index().encode_views(scaled, &windows)?.codes;
         // Turned: the query's views once more for each turn, cut from the picture turned
         // back (scaled down first, as the views are; the corners that come in are black).
         let side = 4 * self.index().features().image.size;
@@ -295,7 +310,7 @@ impl Matcher<'_> {
         let neighbours = self
             .store()
             .search(whole, self.views_for(cfg.top.max(RATIO_RANK) + 1))?;
-        self.rank_images(&neighbours, Some(id), cfg)
+        self.rank_images(nearest_pictures(&neighbours, Some(id)), cfg)
     }
 
     /// Neighbours to look up per query signature so that `top` distinct pictures come back
@@ -304,21 +319,13 @@ impl Matcher<'_> {
         top.max(1) * self.index().features().image.views().len()
     }
 
-    /// Pictures of `neighbours` (signatures of any view), each at its nearest, nearest first;
-    /// the first is the match when [`Decision::accepts`] it.
+    /// The answer by distance alone: pictures `ranked` nearest first (as [`nearest_pictures`]
+    /// makes them); the first is the match when [`Decision::accepts`] it.
     pub(crate) fn rank_images(
         &self,
-        neighbours: &[Neighbour],
-        exclude: Option<ItemId>,
+        ranked: Vec<(ItemId, f32)>,
         cfg: &QueryConfig,
     ) -> Result<QueryResult> {
-        let mut nearest: HashMap<ItemId, f32> = HashMap::new();
-        for nb in neighbours.iter().filter(|nb| Some(nb.item) != exclude) {
-            let d = nearest.entry(nb.item).or_insert(f32::INFINITY);
-            *d = d.min(nb.distance);
-        }
-        let mut ranked: Vec<(ItemId, f32)> = nearest.into_iter().collect();
-        ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         let mut found = Vec::new();
         for (id, distance) in ranked {
             if found.len() >= cfg.top.max(RATIO_RANK) {
