@@ -344,7 +344,10 @@ fn stored_views_cover_the_picture_and_geometry_edits_keep_the_size() {
     // Cut from the picture scaled once (as a query does before cutting its views in several
     // calls), the views are the very same as from the picture itself.
     let scaled = view_source(&img, &p);
-    assert!(scaled.width() < img.width(), "the fixture is larger than the views' source");
+    assert!(
+        scaled.width() < img.width(),
+        "the fixture is larger than the views' source"
+    );
     assert_eq!(image_views(&scaled, &p, &rects), t);
     // The first view is the whole picture; the mirrored whole is the mirror's whole.
     assert_eq!(&t[..p.input_len()], image_tensor(&img, &p).as_slice());
