@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use latentid_media::{
-    contain, decode_audio, decode_audio_frames, image_views, is_silent_patch, load_image, Audio,
-    DynamicImage, MediaError, Patch, PatchCutter, Tags, View,
+    contain, decode_audio, decode_audio_frames, image_views, load_image, Audio, DynamicImage,
+    MediaError, Patch, PatchCutter, Tags, View,
 };
 use latentid_model::{Encoded, Model, ModelError};
 use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem, Reconstruction, StoreError};
@@ -104,7 +104,7 @@ impl Index {
             let patches: Vec<Patch> = cutter
                 .cut(PATCH_CHUNK)
                 .into_iter()
-                .filter(|q| !is_silent_patch(&q.data))
+                .filter(|q| !q.silent)
                 .collect();
             if patches.is_empty() {
                 continue;

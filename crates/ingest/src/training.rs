@@ -1,9 +1,7 @@
 //! Bounded training samples drawn from the library, served as (clean, corrupted) pairs.
 
 use latentid_media::augment::{AudioAugment, ImageAugment};
-use latentid_media::{
-    image_tensor, normalise_patch, AudioParams, DynamicImage, ImageParams, MelExtractor,
-};
+use latentid_media::{image_tensor, AudioParams, DynamicImage, ImageParams, MelExtractor};
 use latentid_model::TrainingData;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -46,7 +44,7 @@ impl AudioTrainingSet {
         let mut data = mel.data;
         data.truncate(self.params.patch_len());
         data.resize(self.params.patch_len(), 0.0);
-        normalise_patch(&mut data);
+        self.params.normalise(&mut data);
         data
     }
 }

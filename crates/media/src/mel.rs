@@ -223,6 +223,10 @@ pub struct Patch {
     pub offset_s: f32,
     /// Mean log-mel power before normalising (how loud the patch was).
     pub loudness: f32,
+    /// Nothing to hear: silence or a constant floor ([`is_silent_patch`] of the patch
+    /// normalised without centring its bands, so steady noise, which centring flattens, still
+    /// counts as sound).
+    pub silent: bool,
     pub data: Vec<f32>,
 }
 
@@ -231,10 +235,15 @@ const STD_FLOOR: f32 = 0.5;
 
 /// Zero mean, unit variance — removes gain, so a quiet recording matches a loud one.
 pub fn normalise_patch(data: &mut [f32]) {
+    normalise_above(data, STD_FLOOR);
+}
+
+/// Zero mean, and unit variance unless the standard deviation is below `floor`.
+pub(crate) fn normalise_above(data: &mut [f32], floor: f32) {
     let n = data.len().max(1) as f32;
     let mean = data.iter().sum::<f32>() / n;
     let var = data.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
-    let scale = 1.0 / var.sqrt().max(STD_FLOOR);
+    let scale = 1.0 / var.sqrt().max(floor);
     for x in data.iter_mut() {
         *x = (*x - mean) * scale;
     }
@@ -259,11 +268,14 @@ impl Patch {
     fn new(frame: usize, data: &[f32], p: &AudioParams) -> Patch {
         let mut data = data.to_vec();
         let loudness = data.iter().sum::<f32>() / data.len() as f32;
-        normalise_patch(&mut data);
+        let mut plain = data.clone();
+        normalise_patch(&mut plain);
+        p.normalise(&mut data);
         Patch {
             frame,
             offset_s: frame as f32 * p.frame_seconds(),
             loudness,
+            silent: is_silent_patch(&plain),
             data,
         }
     }

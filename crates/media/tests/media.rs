@@ -135,6 +135,50 @@ fn normalised_patches_are_zero_mean_unit_variance_and_silence_is_flagged() {
 }
 
 #[test]
+fn a_steady_colour_in_each_band_barely_moves_the_encoder_input() {
+    // A phone line, a room or steady noise tilts each band by its own amount for the whole
+    // second: with the bands centred, the encoder sees the music's movement, not the tilt.
+    let p = AudioParams::default();
+    let (bands, frames) = (p.n_mels, p.patch_frames);
+    let music: Vec<f32> = (0..bands * frames)
+        .map(|i| ((i % bands) as f32 * 0.37 + (i / bands) as f32 * 1.3).sin() * 2.0)
+        .collect();
+    let tilted: Vec<f32> = music
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v + 3.0 - 0.1 * (i % bands) as f32)
+        .collect();
+    let moved = |params: &AudioParams| {
+        let (mut a, mut b) = (music.clone(), tilted.clone());
+        params.normalise(&mut a);
+        params.normalise(&mut b);
+        assert!(!is_silent_patch(&a));
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    };
+    let with = |band_centering| AudioParams {
+        band_centering,
+        ..p.clone()
+    };
+    // Centred in full, the tilt is gone; by default (most of it) it moves the input a
+    // fraction of what it moves an uncentred one.
+    assert!(moved(&with(1.0)) < 1e-4);
+    assert!(
+        moved(&p) < 0.5 * moved(&with(0.0)),
+        "{} vs {}",
+        moved(&p),
+        moved(&with(0.0))
+    );
+    // Indexes made before the bands were centred (0) keep their inputs.
+    let (mut c, mut d) = (music.clone(), music);
+    with(0.0).normalise(&mut c);
+    normalise_patch(&mut d);
+    assert_eq!(c, d);
+}
+
+#[test]
 fn noise_is_mixed_at_the_asked_snr() {
     let music = decode_audio(&fixture("audio/northerners.mp3"), 8000)
         .unwrap()

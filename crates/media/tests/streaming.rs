@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use latentid_media::{
-    decode_audio, decode_audio_frames, decode_audio_windows, normalise_patch, patches, AudioParams,
-    Mel, MelExtractor, PatchCutter,
+    decode_audio, decode_audio_frames, decode_audio_windows, patches, AudioParams, Mel,
+    MelExtractor, PatchCutter,
 };
 
 /// The spectrogram of `path`, its frames collected as decoding hands them on, and how many
@@ -86,7 +86,7 @@ fn patches_cut_as_frames_arrive_equal_the_patches_of_the_whole_spectrogram() {
         for (i, patch) in cut.iter().enumerate() {
             let at = i * hop * p.n_mels;
             let mut expected = whole.data[at..at + p.patch_len()].to_vec();
-            normalise_patch(&mut expected);
+            p.normalise(&mut expected);
             assert_eq!(
                 (patch.frame, &patch.data),
                 (i * hop, &expected),
