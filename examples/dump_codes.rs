@@ -43,6 +43,11 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_default()
         )?;
     }
+    // The query hop (frames between a clip's patches): latentid's unless DUMP_QUERY_HOP says.
+    let hop = match std::env::var("DUMP_QUERY_HOP") {
+        Ok(v) => v.parse().context("DUMP_QUERY_HOP")?,
+        Err(_) => QueryConfig::default().hop_frames,
+    };
     let mut qf = std::io::BufWriter::new(std::fs::File::create(out.join("queries.f32"))?);
     let mut qm = std::io::BufWriter::new(std::fs::File::create(out.join("queries.csv"))?);
     writeln!(qm, "query,frame")?;
@@ -55,7 +60,7 @@ fn main() -> anyhow::Result<()> {
         let audio = index
             .decode_audio(&f)
             .with_context(|| f.display().to_string())?;
-        let clip = index.encode_clip(&audio.samples, QueryConfig::default().hop_frames)?;
+        let clip = index.encode_clip(&audio.samples, hop)?;
         let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
         for fr in &clip.frames {
             writeln!(qm, "{},{}", name.as_deref().unwrap_or(""), fr)?;

@@ -32,6 +32,7 @@ ap.add_argument("--tolerance", type=int, default=None,
 ap.add_argument("--quantile", type=float, default=0.995)
 ap.add_argument("--latentid-weight-only", action="store_true",
                 help="only latentid's rank weight (and the statistics drawn from its tallies)")
+ap.add_argument("--records", help="also write every clip's statistics here (JSON lines), for further study")
 args = ap.parse_args()
 K = args.k
 TOL = args.tolerance if args.tolerance is not None else max(args.hop // 4, 1)  # the vote window, either way
@@ -178,15 +179,21 @@ for q in queries:
                 rec["lead / sqrt(n) x (1 - rival / top)"] = (lead / math.sqrt(n) * share, top_right)
                 zs = sorted(((aligned_z(qc, frames, it, vs, mu, sd), it) for _, it, vs in T[:5]), reverse=True)
                 rec["aligned similarity z (sequence)"] = (zs[0][0], zs[0][1] == truth and kind == "pos")
+                rec["top5"] = [(t[0], t[1], aligned_z(qc, frames, t[1], t[2], mu, sd), t[1] == truth and kind == "pos") for t in T[:5]]
+                rec["n"] = n
         records.append(rec)
 
+if args.records:
+    with open(args.records, "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
 print(f"{args.dump}: {sum(r['kind'] == 'pos' for r in records)} in-library clips, "
       f"{sum(r['kind'] != 'pos' for r in records)} negatives; k={K}, votes agree within +-{TOL} frames, "
       f"threshold = {args.quantile} quantile of negatives\n")
 print("| statistic | length | threshold | named | top candidate right | out-of-library named |")
 print("|---|---|---:|---:|---:|---:|")
 # Every statistic a record carries, latentid's weights first.
-EXTRA = sorted({k for r in records for k in r} - set(WEIGHTS) - {"kind", "cond", "length", "own first", "own in k"})
+EXTRA = sorted({k for r in records for k in r} - set(WEIGHTS) - {"kind", "cond", "length", "own first", "own in k", "top5", "n"})
 for stat in [*WEIGHTS, *EXTRA]:
     tot_named = tot = 0
     for length in sorted({r["length"] for r in records}, key=lambda s: float(s.split()[0])):
