@@ -240,20 +240,29 @@ pub fn normalise_patch(data: &mut [f32]) {
 
 /// Zero mean, and unit variance unless the standard deviation is below `floor`.
 pub(crate) fn normalise_above(data: &mut [f32], floor: f32) {
-    let n = data.len().max(1) as f32;
-    let mean = data.iter().sum::<f32>() / n;
-    let var = data.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
+    let (mean, var) = moments(data);
     let scale = 1.0 / var.sqrt().max(floor);
     for x in data.iter_mut() {
         *x = (*x - mean) * scale;
     }
 }
 
+/// Mean and variance of `data`.
+fn moments(data: &[f32]) -> (f32, f32) {
+    let n = data.len().max(1) as f32;
+    let mean = data.iter().sum::<f32>() / n;
+    let var = data.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
+    (mean, var)
+}
+
+/// Below this mean square a normalised patch is silent.
+const SILENT_ENERGY: f32 = 0.05;
+
 /// True for a normalised patch with (almost) no structure: silence or a constant tone floor.
 /// Such patches would match every other silence, so they are neither indexed nor queried.
 pub fn is_silent_patch(data: &[f32]) -> bool {
     let energy = data.iter().map(|x| x * x).sum::<f32>() / data.len().max(1) as f32;
-    energy < 0.05
+    energy < SILENT_ENERGY
 }
 
 /// Patches every `hop_frames` frames; each must fit entirely in the spectrogram.
@@ -267,15 +276,16 @@ impl Patch {
     /// The patch starting at `frame` whose (not yet normalised) log-mel frames are `data`.
     fn new(frame: usize, data: &[f32], p: &AudioParams) -> Patch {
         let mut data = data.to_vec();
-        let loudness = data.iter().sum::<f32>() / data.len() as f32;
-        let mut plain = data.clone();
-        normalise_patch(&mut plain);
+        let (loudness, var) = moments(&data);
+        // What [`is_silent_patch`] says of the patch [`normalise_patch`]ed, whose mean square
+        // is its variance over the floored one: read off the raw patch, before centring.
+        let silent = var / var.max(STD_FLOOR * STD_FLOOR) < SILENT_ENERGY;
         p.normalise(&mut data);
         Patch {
             frame,
             offset_s: frame as f32 * p.frame_seconds(),
             loudness,
-            silent: is_silent_patch(&plain),
+            silent,
             data,
         }
     }

@@ -63,10 +63,10 @@ impl AudioParams {
     /// Makes a patch's log-mel frames (frame-major) into the encoder's input: each band's
     /// mean over the patch taken away by [`Self::band_centering`], then zero mean and unit
     /// variance. Without centring that is [`crate::normalise_patch`], whose floor keeps
-    /// near-silent patches from being amplified; a centred patch is scaled whatever its
-    /// spread (what is left of music under loud noise is small, and must still reach the
-    /// encoder at the scale of a clean patch) — silence is told on the patch before centring
-    /// ([`crate::Patch::silent`]).
+    /// near-silent patches from being amplified; a centred patch is scaled to unit variance
+    /// down to a far lower spread (what is left of music under loud noise is small, and must
+    /// still reach the encoder at the scale of a clean patch) — silence is told on the patch
+    /// before centring ([`crate::Patch::silent`]).
     pub fn normalise(&self, data: &mut [f32]) {
         let bands = self.n_mels.max(1);
         let frames = data.len() / bands;
