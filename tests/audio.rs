@@ -140,3 +140,39 @@ fn stats_and_list_describe_the_index() {
         assert!(item["id"].is_u64() && item["name"].is_string());
     }
 }
+
+#[test]
+fn an_index_made_before_band_centring_says_how_to_get_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An audio index as latentid made them before it centred the bands: features fixed at 0.
+    let old = tmp.path().join("old");
+    let tracks = fixture_files("audio");
+    let mut cfg = latentid_ingest::IngestConfig {
+        train: latentid_model::TrainConfig::tiny(),
+        ..Default::default()
+    };
+    cfg.features.audio.band_centering = 0.0;
+    latentid_ingest::ingest(&old, &tracks[..2], &cfg, &latentid_ingest::NoProgress).unwrap();
+    let stats = latentid(&old, &["stats"]);
+    assert!(stats.stdout.contains("band centring 0\n"), "{stats}");
+    assert!(
+        stats.stdout.contains("index the library into a new folder"),
+        "{stats}"
+    );
+    // Adding to it keeps its front end (its signatures must stay comparable) and says so.
+    let run = latentid(&old, &["index", s(&tracks[2])]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stderr
+            .contains("made before latentid centred each mel band"),
+        "{run}"
+    );
+    let st = latentid(&old, &["stats", "--json"]).json();
+    assert_eq!(st["features"]["audio"]["band_centering"], 0.0, "{st:#}");
+
+    // A current index has it, and no note.
+    let new = own_audio_index(tmp.path());
+    let stats = latentid(&new, &["stats"]);
+    assert!(stats.stdout.contains("band centring 0.75\n"), "{stats}");
+    assert!(!stats.stdout.contains("note"), "{stats}");
+}

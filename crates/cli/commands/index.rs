@@ -8,7 +8,7 @@ use latentid_query::{calibrate_if_needed, CalibrationConfig};
 use latentid_store::ItemKind;
 use serde::Serialize;
 
-use super::{json_line, short};
+use super::{json_line, older_front_end, short};
 use crate::args::{EncoderArg, IndexCmd, KindArg};
 use crate::progress::Bars;
 use crate::Outcome;
@@ -54,6 +54,9 @@ pub fn index(cmd: IndexCmd) -> Result<Outcome> {
     let (mut index, report) = ingest(&cmd.common.index, &cmd.paths, &cfg, &Bars::new(json))?;
     // The "no match" threshold depends on the whole library: measure it again when it changed.
     let calibration = calibrate_if_needed(&mut index, &CalibrationConfig::default())?;
+    if let Some(note) = older_front_end(index.kind(), index.features()) {
+        eprintln!("note: {note}");
+    }
     if json {
         json_line(&IndexJson {
             report: &report,

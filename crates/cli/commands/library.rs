@@ -6,7 +6,9 @@ use anyhow::{anyhow, Result};
 use latentid_serve::{read_token, Removed, TOKEN_FILE};
 use latentid_store::ItemKind;
 
-use super::{clock, item_path, json_line, resolve, server_item_error, short, source, Source};
+use super::{
+    clock, item_path, json_line, older_front_end, resolve, server_item_error, short, source, Source,
+};
 use crate::args::RemoveCmd;
 use crate::Outcome;
 
@@ -121,6 +123,17 @@ pub fn stats(dir: &Path, json: bool) -> Result<Outcome> {
     println!("on disk     {:.1} MB", s.bytes as f64 / 1e6);
     if !s.backend.is_empty() {
         println!("backend     {}", s.backend);
+    }
+    if let Some(f) = s.features.as_ref().filter(|_| s.kind == ItemKind::Audio) {
+        println!(
+            "front end   {} mel bands, {:.2} s patches, band centring {}",
+            f.audio.n_mels,
+            f.audio.patch_seconds(),
+            f.audio.band_centering
+        );
+        if let Some(note) = older_front_end(s.kind, f) {
+            println!("note        {note}");
+        }
     }
     Ok(Outcome::Success)
 }

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 use latentid_index::{Index, IndexError};
+use latentid_media::FeatureParams;
 use latentid_query::Candidate;
 use latentid_serve::{Client, ServerFile};
-use latentid_store::{ItemId, SearchParams, StoreError};
+use latentid_store::{ItemId, ItemKind, SearchParams, StoreError};
 
 use crate::args::Command;
 use crate::Outcome;
@@ -72,6 +73,17 @@ fn source(dir: &Path) -> Result<Source> {
 /// 12 hex digits name a model well enough for people.
 fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
+}
+
+/// For an audio index made before latentid centred each mel band (its features say 0): what
+/// re-indexing would gain, and how. Features are fixed when an index is made, so `--retrain`
+/// keeps them; only a new index gets the current front end.
+fn older_front_end(kind: ItemKind, features: &FeatureParams) -> Option<&'static str> {
+    (kind == ItemKind::Audio && features.audio.band_centering == 0.0).then_some(
+        "this index was made before latentid centred each mel band, which names more noisy \
+         and overlapped song clips (about 2 points more on both evaluation corpora); to use \
+         it, index the library into a new folder (`latentid index DIR --index NEW_FOLDER`)",
+    )
 }
 
 /// `m:ss.s`

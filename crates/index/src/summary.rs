@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use latentid_media::FeatureParams;
 use latentid_store::ItemKind;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,10 @@ pub struct Summary {
     /// index is then this folder plus that collection).
     #[serde(default)]
     pub backend: String,
+    /// The analysis every signature was computed with (fixed when the index was made);
+    /// `None` from a server older than this field.
+    #[serde(default)]
+    pub features: Option<FeatureParams>,
 }
 
 impl Index {
@@ -57,6 +62,7 @@ impl Index {
             format_version: manifest.format_version,
             calibration: self.calibrated().cloned(),
             backend: stats.backend,
+            features: Some(self.features().clone()),
         })
     }
 }
