@@ -16,6 +16,7 @@ work=${1:-benches/work/store-scale300}
 eval_a=benches/work/eval/a
 [ -d "$eval_a/idx-ae" ] || { echo "run benches/eval/run.sh --corpus a first" >&2; exit 1; }
 mkdir -p "$work"
+work_abs=$(cd "$work" && pwd)
 benches/store/scale_audio.sh "$work/audio"
 cargo build --release --quiet
 cargo build --release --quiet -p latentid-store --bench store
@@ -44,4 +45,4 @@ for nprobe in 128 512; do
 done | tee -a "$work/accuracy.jsonl"
 
 # Recall@10 against exact search, speed, load time and memory with the index loaded.
-cargo bench -p latentid-store --bench store -- --real "$root/$work/big"
+cargo bench -p latentid-store --bench store -- --real "$work_abs/big"
