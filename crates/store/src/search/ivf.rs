@@ -186,11 +186,11 @@ impl Ivf {
                 widen(&rows.codes[2 * dim * r..2 * dim * (r + 1)], &mut v);
                 centroids.extend_from_slice(&v);
             }
-            let sample: Vec<usize> = (0..n).step_by((n / (KMEANS_SAMPLE * k)).max(1)).collect();
+            let step = (n / (KMEANS_SAMPLE * k)).max(1);
             for _ in 0..KMEANS_STEPS {
                 let graph = centroid_graph(&centroids, dim);
-                let nearest = assign(&graph, &rows, &sample, dim);
-                centroids = means(&rows, &sample, &nearest, centroids, dim);
+                let nearest = assign(&graph, &rows, step, dim);
+                centroids = means(&rows, step, &nearest, centroids, dim);
             }
             ivf.coarse = Some(centroid_graph(&centroids, dim));
             ivf.cells = (0..k).map(|_| Cell::default()).collect();
@@ -217,8 +217,7 @@ impl Ivf {
             return;
         };
         let dim = self.dim;
-        let all: Vec<usize> = (0..rows.len()).collect();
-        let cells = assign(coarse, &rows, &all, dim);
+        let cells = assign(coarse, &rows, 1, dim);
         let last = self.cells.len() - 1;
         for (r, &c) in cells.iter().enumerate() {
             let cell = &mut self.cells[c.min(last)];
@@ -619,18 +618,13 @@ fn centroid_graph(centroids: &[f32], dim: usize) -> Hnsw<'static, f32, DistL2> {
     hnsw
 }
 
-/// The cell (nearest centroid in `graph`) of each of `rows`' rows numbered in `which`.
-fn assign(
-    graph: &Hnsw<'static, f32, DistL2>,
-    rows: &Rows,
-    which: &[usize],
-    dim: usize,
-) -> Vec<usize> {
-    on_all_cores(which.len(), |range| {
+/// The cell (nearest centroid in `graph`) of every `step`-th row of `rows` (0, step, ...).
+fn assign(graph: &Hnsw<'static, f32, DistL2>, rows: &Rows, step: usize, dim: usize) -> Vec<usize> {
+    on_all_cores(rows.len().div_ceil(step), |range| {
         let mut v = Vec::with_capacity(dim);
-        which[range]
-            .iter()
-            .map(|&r| {
+        range
+            .map(|i| {
+                let r = i * step;
                 widen(&rows.codes[2 * dim * r..2 * dim * (r + 1)], &mut v);
                 graph.search(&v, 1, ASSIGN_EF).first().map_or(0, |h| h.d_id)
             })
@@ -638,15 +632,15 @@ fn assign(
     })
 }
 
-/// One k-means step: each centroid moves to the mean of the sampled rows nearest it (one
-/// that none is nearest stays where it is).
-fn means(rows: &Rows, sample: &[usize], nearest: &[usize], old: Vec<f32>, dim: usize) -> Vec<f32> {
+/// One k-means step: each centroid moves to the mean of the rows nearest it among every
+/// `step`-th (`nearest`, from [`assign`]); one that none is nearest stays where it is.
+fn means(rows: &Rows, step: usize, nearest: &[usize], old: Vec<f32>, dim: usize) -> Vec<f32> {
     let k = old.len() / dim;
     let mut sum = vec![0f64; k * dim];
     let mut count = vec![0usize; k];
     let mut v = Vec::with_capacity(dim);
-    for (&r, &c) in sample.iter().zip(nearest) {
-        let c = c.min(k - 1);
+    for (i, &c) in nearest.iter().enumerate() {
+        let (r, c) = (i * step, c.min(k - 1));
         widen(&rows.codes[2 * dim * r..2 * dim * (r + 1)], &mut v);
         for (s, x) in sum[c * dim..(c + 1) * dim].iter_mut().zip(&v) {
             *s += f64::from(*x);
