@@ -249,7 +249,8 @@ def sh(cmd, **kw):
 
 def run_latentid(args):
     work = Path(args.work)
-    binary = ROOT / "target/release/latentid"
+    # LATENTID_BIN: another build (e.g. a copy kept while the tree is rebuilt), as the other benches.
+    binary = Path(os.environ.get("LATENTID_BIN") or ROOT / "target/release/latentid")
     index = work / "index"
     shutil.rmtree(index, ignore_errors=True)
     env = dict(os.environ, LATENTID_LOG="error")
