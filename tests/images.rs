@@ -155,6 +155,49 @@ fn greyscale_mirrored_cropped_and_turned_copies_are_named_as_their_original() {
 }
 
 #[test]
+fn a_picture_stored_four_times_over_is_named_for_its_copies() {
+    // One photo saved again losslessly in other files (as an export or an edit of its
+    // metadata does: the same pixels, other bytes). Their views lie on top of each other and
+    // must count as one picture: sharing the view vote rather than cancelling it (each as near
+    // as the other), and not the crowd the ratio test measures the nearest against.
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_copy(tmp.path());
+    let original = "chelsea.webp";
+    let img = load_image(&fixtures().join("images").join(original)).unwrap();
+    let again = tmp.path().join("again");
+    std::fs::create_dir_all(&again).unwrap();
+    for name in [
+        "chelsea-export.bmp",
+        "chelsea-export.tiff",
+        "chelsea-export.png",
+    ] {
+        img.to_rgb8().save(again.join(name)).unwrap();
+    }
+    let add = latentid(&index, &["index", s(&again), "--json"]);
+    assert_eq!(add.code, 0, "{add}");
+    assert_eq!(add.json()["added"].as_array().unwrap().len(), 3, "{add}");
+    let (w, h) = (img.width(), img.height());
+    for (what, copy) in [
+        ("itself", img.clone()),
+        (
+            "cropped-70",
+            img.crop_imm(w / 5, h / 10, w * 7 / 10, h * 7 / 10),
+        ),
+        ("turned 5", augment::rotate(&img, 5.0)),
+        ("turned -10", augment::rotate(&img, -10.0)),
+    ] {
+        let path = tmp.path().join(format!("{what}.png"));
+        copy.save(&path).unwrap();
+        let r = latentid(&index, &["query", s(&path), "--json"]).json();
+        let name = r["match"]["name"].as_str().unwrap_or("no match");
+        assert!(
+            name.starts_with("chelsea"),
+            "a {what} copy of a picture stored four times named {name}\n{r:#}"
+        );
+    }
+}
+
+#[test]
 fn an_unrelated_picture_gets_no_match() {
     let tmp = tempfile::tempdir().unwrap();
     let index = own_copy(tmp.path());

@@ -66,8 +66,10 @@ pub const VOTE_RULE: u32 = 1;
 
 /// The picture rule's version, as [`VOTE_RULE`] is audio's. 2: the view vote counts turned
 /// orientations of the query and its threshold is the strangers' quantile without margin
-/// (picture calibrations were stamped with the audio rule's 1 before).
-pub const PICTURE_RULE: u32 = 2;
+/// (picture calibrations were stamped with the audio rule's 1 before). 3: pictures stored
+/// more than once (twins, at one distance) count once in the view vote and the ratio test,
+/// and a copy's twin found first counts as found.
+pub const PICTURE_RULE: u32 = 3;
 
 /// The rule a calibration of an index of `kind` is measured under today.
 pub fn rule_for(kind: ItemKind) -> u32 {

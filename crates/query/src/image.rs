@@ -25,13 +25,17 @@ use latentid_media::augment::rotate;
 use latentid_media::{view_source, DynamicImage, View};
 use latentid_store::{Item, ItemId, Neighbour};
 
-use crate::view_vote::{view_votes, VIEW_NEIGHBOURS};
+use crate::view_vote::{tied_throughout, ties, view_votes, VIEW_NEIGHBOURS};
 use crate::{Candidate, Matcher, QueryConfig, QueryResult, Result};
 
 /// Turns (degrees) a picture query is also looked at in: a copy turned by up to about 5°
 /// finds its original as it is, and these take over beyond (benches/RESULTS.md, "Turned
 /// queries").
 const QUERY_TURNS: &[f32] = &[-8.0, 8.0];
+
+/// How much deeper a view is looked up again when twins fill its neighbours
+/// ([`Matcher::deepen_tied`]).
+const TIED_DEPTH: usize = 8;
 
 /// What the whole query picture found, as it is and mirrored: enough for the distance rules.
 pub(crate) struct WholeProbe {
@@ -224,7 +228,9 @@ impl Matcher<'_> {
         // `n` views each), the wholes as they are and mirrored (view 0 of the first two)
         // taken from `wholes`.
         let k = if spare { 3 } else { 1 } * VIEW_NEIGHBOURS;
-        let mut found = self.store().search_batch(&codes, k)?.into_iter();
+        let mut lists = self.store().search_batch(&codes, k)?;
+        self.deepen_tied(&codes, &mut lists, k)?;
+        let mut found = lists.into_iter();
         let per_view = (0..n * (2 + QUERY_TURNS.len()))
             .map(|i| match wholes.lists.get(i / n).filter(|_| i % n == 0) {
                 Some(list) => Some(list.iter().take(k).cloned().collect()),
@@ -238,6 +244,28 @@ impl Matcher<'_> {
             queried: queried.iter().map(|v| v.rect).collect(),
             stored: self.index().features().image.views(),
         })
+    }
+
+    /// Looks up again, [`TIED_DEPTH`] times deeper, the views whose `k` neighbours (`lists`,
+    /// of `codes`) are all one view of twins ([`tied_throughout`]: a picture stored many
+    /// times over), so that the view vote finds a picture beyond them.
+    fn deepen_tied(&self, codes: &[f32], lists: &mut [Vec<Neighbour>], k: usize) -> Result<()> {
+        let dim = codes.len() / lists.len().max(1);
+        let tied: Vec<usize> = (0..lists.len())
+            .filter(|&i| lists[i].len() >= k && tied_throughout(&lists[i]))
+            .collect();
+        if tied.is_empty() {
+            return Ok(());
+        }
+        let again: Vec<f32> = tied
+            .iter()
+            .flat_map(|&i| codes[i * dim..(i + 1) * dim].iter().copied())
+            .collect();
+        let deeper = self.store().search_batch(&again, k * TIED_DEPTH)?;
+        for (i, list) in tied.into_iter().zip(deeper) {
+            lists[i] = list;
+        }
+        Ok(())
     }
 
     /// The answer to a picture query from what it found: candidates in vote order; the
@@ -327,15 +355,17 @@ impl Matcher<'_> {
         cfg: &QueryConfig,
     ) -> Result<QueryResult> {
         let mut found = Vec::new();
+        let mut distances: Vec<f32> = Vec::new();
         for (id, distance) in ranked {
-            if found.len() >= cfg.top.max(RATIO_RANK) {
+            // Enough for the answer and for the ratio test's reference (twins count once).
+            if found.len() >= cfg.top.max(1) && ratio_reference(&distances).is_some() {
                 break;
             }
             if let Some(item) = self.store().item(id)? {
                 found.push((item, distance));
+                distances.push(distance);
             }
         }
-        let distances: Vec<f32> = found.iter().map(|(_, d)| *d).collect();
         let decision = Decision::new(self.index().calibration(), cfg, &distances);
         let candidates: Vec<Candidate> = found
             .into_iter()
@@ -465,7 +495,11 @@ impl Decision {
         let Some(&nearest) = distances.first() else {
             return false;
         };
-        let second_accepted = distances.get(1).is_some_and(|&d| self.accepts(d));
+        // Twins of the nearest (at its very distance) are one picture with it.
+        let second_accepted = distances
+            .iter()
+            .find(|&&d| !ties(d, nearest))
+            .is_some_and(|&d| self.accepts(d));
         match self.asked {
             true => self.accepts(nearest),
             false => self.stands_out(nearest) && !second_accepted,
@@ -474,9 +508,13 @@ impl Decision {
 }
 
 /// The distance a picture's is compared with in the ratio test: the [`RATIO_RANK`]-th of
-/// `distances` (nearest first), when that many came back at a usable distance.
+/// `distances` (nearest first), when that many came back at a usable distance. Pictures at
+/// one distance count once: twins (one picture stored more than once) are one picture, not
+/// the crowd it stands out from.
 pub(crate) fn ratio_reference(distances: &[f32]) -> Option<f32> {
-    distances
+    let mut distinct = distances.to_vec();
+    distinct.dedup_by(|d, kept| ties(*d, *kept));
+    distinct
         .get(RATIO_RANK - 1)
         .copied()
         .filter(|&d| d.is_finite() && d > 0.0)
@@ -512,6 +550,20 @@ mod tests {
             distance_ratio: ratio,
             ..Calibration::default()
         }
+    }
+
+    #[test]
+    fn twins_of_the_nearest_are_not_the_crowd_it_stands_out_from() {
+        let calib = calibrated(0.05, Some(0.5));
+        let cfg = QueryConfig::default();
+        // A turned copy of a picture stored three times: its twins at its very distance
+        // count once, the reference is the next two pictures beyond them.
+        let twins = [0.3, 0.3, 0.3, 0.85, 0.9, 1.0];
+        assert_eq!(ratio_reference(&twins), Some(0.9));
+        let d = Decision::new(&calib, &cfg, &twins);
+        assert!(d.accepts(0.3) && d.settles(&twins));
+        // Pictures merely near each other are each one of the crowd.
+        assert_eq!(ratio_reference(&[0.3, 0.31, 0.32, 0.9]), Some(0.32));
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! d₁ the distance to its nearest stored view and d₂ to the nearest view of any other picture
 //! (Lowe's ratio test, soft). A stranger's view is about as near to many pictures (weight near
 //! 0); a copy's view is much nearer to its own. A picture's score is the weight of the views
-//! agreeing on its best placement, as a share of the views (0..1).
+//! agreeing on its best placement, as a share of the views (0..1). A picture stored more than
+//! once (the same pixels in other files: its twins) puts the very same views at the very same
+//! distances; twins are one picture here, each given the vote, and d₂ is measured beyond them.
 //!
 //! Chosen on the image benchmark's main set (`benches/images/`, RESULTS.md): the placement
 //! tolerance (6% of the side, 15% in scale; 8% / 25% named a held-out stranger), and the soft
@@ -27,6 +29,24 @@ use latentid_store::{ItemId, Neighbour};
 /// Neighbours looked up per query view: enough to find the nearest view of another picture
 /// (d₂) past the nearest picture's own overlapping windows.
 pub const VIEW_NEIGHBOURS: usize = 10;
+
+/// Two distances are one (the same stored view, stored twice) within this share.
+const TIE: f32 = 1e-5;
+
+/// Whether a neighbour at `distance` is as near as the `nearest` one: a twin of it.
+pub fn ties(distance: f32, nearest: f32) -> bool {
+    distance <= nearest + TIE * nearest
+}
+
+/// Whether every neighbour in `list` (nearest first) is as near as the first: twins fill it,
+/// and the nearest view of any other picture (d₂) lies beyond it. Such a list is looked up
+/// again, deeper.
+pub fn tied_throughout(list: &[Neighbour]) -> bool {
+    match (list.first(), list.last()) {
+        (Some(first), Some(last)) => list.len() > 1 && ties(last.distance, first.distance),
+        _ => false,
+    }
+}
 
 /// Placements agree when their centres lie within this share of the side of each other...
 const POSITION_TOLERANCE: f32 = 0.06;
@@ -83,19 +103,26 @@ pub fn view_votes(
     for orientation in per_view.chunks(n) {
         let mut placements: HashMap<ItemId, Vec<Placement>> = HashMap::new();
         for (view, list) in orientation.iter().enumerate() {
-            let list: Vec<&Neighbour> = list
-                .iter()
-                .filter(|nb| Some(nb.item) != exclude)
-                .take(VIEW_NEIGHBOURS)
-                .collect();
-            let Some(first) = list.first() else {
+            let mut list: Vec<&Neighbour> =
+                list.iter().filter(|nb| Some(nb.item) != exclude).collect();
+            let Some(&first) = list.first() else {
                 continue;
             };
-            // d₂: the nearest view of another picture, or the farthest neighbour looked up
-            // when they are all the nearest picture's (d₂ is at least that).
+            // The nearest picture and its twins: a picture stored more than once (one photo
+            // in two folders) puts the very same view at the very same distance. They share
+            // the vote rather than cancel it (each as near as the other), and each twin
+            // beyond the first widens the neighbours looked at by one.
+            let twins: Vec<ItemId> = list
+                .iter()
+                .take_while(|nb| ties(nb.distance, first.distance))
+                .map(|nb| nb.item)
+                .collect();
+            list.truncate(VIEW_NEIGHBOURS + twins.len().saturating_sub(1));
+            // d₂: the nearest view of a picture beyond them, or the farthest neighbour looked
+            // up when they are all theirs (d₂ is at least that).
             let d2 = list
                 .iter()
-                .find(|nb| nb.item != first.item)
+                .find(|nb| !twins.contains(&nb.item))
                 .or(list.last())
                 .map_or(0.0, |nb| nb.distance);
             if d2 <= 0.0 {
@@ -105,12 +132,14 @@ pub fn view_votes(
             if weight == 0.0 {
                 continue;
             }
-            for nb in list.iter().filter(|nb| nb.item == first.item) {
+            for nb in list.iter().filter(|nb| twins.contains(&nb.item)) {
                 if let Some(&s) = stored.get(nb.offset as usize) {
-                    placements
-                        .entry(first.item)
-                        .or_default()
-                        .push(Placement::of(view, queried[view], s, weight));
+                    placements.entry(nb.item).or_default().push(Placement::of(
+                        view,
+                        queried[view],
+                        s,
+                        weight,
+                    ));
                 }
             }
         }
@@ -199,6 +228,28 @@ mod tests {
         let without = view_votes(&lists, &rects, &rects, Some(1));
         assert_eq!(without[0].0, 2);
         assert!((without[0].1 - 0.75).abs() < 1e-5, "{without:?}");
+    }
+
+    #[test]
+    fn twins_share_the_vote_a_single_copy_would_get() {
+        let rects = rects();
+        // Pictures 1 and 2 are one picture stored twice: every query view finds the same
+        // view of each at the same distance, picture 3 further off.
+        let twins: Vec<Vec<Neighbour>> = (0..5)
+            .map(|v| vec![nb(1, v as u32, 0.1), nb(2, v as u32, 0.1), nb(3, 0, 0.4)])
+            .collect();
+        let votes = view_votes(&twins, &rects, &rects, None);
+        assert_eq!(votes.len(), 2, "{votes:?}");
+        for (item, (id, score)) in [1, 2].into_iter().zip(&votes) {
+            assert_eq!(*id, item);
+            assert!((score - 0.75).abs() < 1e-5, "{votes:?}");
+        }
+        // Twins that fill the whole list leave d₂ unknown: no vote, and the list is one to
+        // look up again deeper.
+        let filled: Vec<Neighbour> = (1..=4).map(|i| nb(i, 0, 0.1)).collect();
+        assert!(tied_throughout(&filled));
+        assert!(view_votes(&vec![filled; 5], &rects, &rects, None).is_empty());
+        assert!(!tied_throughout(&twins[0]));
     }
 
     #[test]

@@ -28,6 +28,7 @@ use rand::SeedableRng;
 
 use super::{pair, share, CalibrationConfig};
 use crate::image::{ratio_reference, Found};
+use crate::view_vote::ties;
 use crate::{Matcher, QueryConfig, Result};
 
 /// Everyday copies queried per probed picture (the unaltered picture is one more negative).
@@ -212,17 +213,24 @@ struct Probe {
 
 impl Probe {
     /// A stranger's view of `found` (`own: None`: the best other picture, by each rule), or a
-    /// copy's (`own`: its own picture, by each rule that puts it first).
+    /// copy's (`own`: its own picture, by each rule that puts it first, or a twin of it
+    /// first: one picture stored again, as near and as voted for).
     fn of(found: &Found, own: Option<ItemId>) -> Self {
-        let first_is = |id: ItemId| own.is_none_or(|o| o == id);
         let distances: Vec<f32> = found.nearest.iter().map(|(_, d)| *d).collect();
-        let (distance, ratio) = match found.nearest.first() {
-            Some(&(id, d)) if first_is(id) => (d, ratio(&distances, d)),
-            _ => (f32::INFINITY, f32::INFINITY),
+        let (distance, ratio) = match (found.nearest.first(), own) {
+            (Some(&(_, d)), None) => (d, ratio(&distances, d)),
+            (Some(&(_, first)), Some(o)) => match found.nearest.iter().find(|(id, _)| *id == o) {
+                Some(&(_, d)) if ties(d, first) => (d, ratio(&distances, d)),
+                _ => (f32::INFINITY, f32::INFINITY),
+            },
+            (None, _) => (f32::INFINITY, f32::INFINITY),
         };
-        let score = match found.votes.first() {
-            Some(&(id, s)) if first_is(id) => s,
-            _ => 0.0,
+        let score = match (found.votes.first(), own) {
+            (Some(&(_, s)), None) => s,
+            (Some(&(_, best)), Some(o)) => {
+                Some(found.score(o)).filter(|&s| s >= best).unwrap_or(0.0)
+            }
+            (None, _) => 0.0,
         };
         Self {
             distance,
