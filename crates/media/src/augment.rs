@@ -430,38 +430,91 @@ pub fn blur(img: &DynamicImage, sigma: f32) -> DynamicImage {
     img.blur(sigma.max(0.01))
 }
 
-/// Something drawn over the picture, as a watermark or a caption is: a few lines of
-/// blocky "text" (bars of random lengths) in a band, in white or black, at `opacity`, over
-/// about a fifth of the height.
+/// Something drawn over the picture, as a watermark, a caption or a meme's text is: one to
+/// three lines of glyph-like marks (each letter a few stems and bars) in white or black, at
+/// `opacity`, from a thin line (a thirtieth of the height) to a big caption (an eighth), half
+/// the time with an outline in the other colour, from somewhere in the left third onwards.
 pub fn overlay(img: &DynamicImage, opacity: f32, rng: &mut impl Rng) -> DynamicImage {
     let mut rgb = img.to_rgb8();
     let (w, h) = rgb.dimensions();
-    let line_h = (h / 24).max(2);
+    let line_h = ((h as f32 * rng.random_range(1.0 / 30.0..=1.0 / 8.0)) as u32).max(3);
     let lines = rng.random_range(1..=3u32);
     let band_h = lines * line_h * 3 / 2;
     let y0 = rng.random_range(0..=h.saturating_sub(band_h));
     let x0 = rng.random_range(0..=w / 3);
     let x1 = rng.random_range((2 * w / 3).max(x0 + 1)..=w);
-    let ink: f32 = if rng.random::<bool>() { 255.0 } else { 0.0 };
-    let a = opacity.clamp(0.0, 1.0);
+    let stroke = (line_h / 7).max(1);
+    let outline = if rng.random::<bool>() {
+        (line_h / 14).max(1)
+    } else {
+        0
+    };
+    // 0: untouched, 1: outline, 2: ink.
+    let mut mask = vec![0u8; (w * h) as usize];
+    let mut mark = |x: i64, y: i64, bw: i64, bh: i64, pad: i64, v: u8| {
+        for yy in (y - pad).max(0)..(y + bh + pad).min(h as i64) {
+            for xx in (x - pad).max(0)..(x + bw + pad).min(x1 as i64) {
+                let m = &mut mask[(yy as u32 * w + xx as u32) as usize];
+                *m = (*m).max(v);
+            }
+        }
+    };
+    let (s, o) = (stroke as i64, outline as i64);
+    let letter_w = (line_h * 3 / 5).max(2) as i64;
+    let mut strokes = Vec::new();
     for l in 0..lines {
-        let top = y0 + l * line_h * 3 / 2;
-        let mut x = x0;
-        while x < x1 {
-            let word = rng.random_range(line_h..=line_h * 5);
-            for yy in top..(top + line_h).min(h) {
-                for xx in x..(x + word).min(x1) {
-                    // Letters: every third column left blank, so it is not a solid bar.
-                    if (xx - x) % 3 == 2 {
-                        continue;
-                    }
-                    let p = rgb.get_pixel_mut(xx, yy);
-                    for c in 0..3 {
-                        p[c] = (p[c] as f32 * (1.0 - a) + ink * a).round() as u8;
+        let top = (y0 + l * line_h * 3 / 2) as i64;
+        let mut x = x0 as i64;
+        while x < x1 as i64 {
+            // A word of 2-8 letters, some of them short (x-height).
+            for _ in 0..rng.random_range(2..=8) {
+                let lh = if rng.random::<bool>() {
+                    line_h as i64
+                } else {
+                    (line_h as i64 * 2 / 3).max(2)
+                };
+                let ty = top + line_h as i64 - lh;
+                let mut any = false;
+                for (p, r) in [
+                    (0.6, (x, ty, s, lh)),
+                    (0.5, (x + letter_w - s, ty, s, lh)),
+                    (0.2, (x + letter_w / 2 - s / 2, ty, s, lh)),
+                    (0.4, (x, ty, letter_w, s)),
+                    (0.4, (x, ty + lh / 2 - s / 2, letter_w, s)),
+                    (0.4, (x, ty + lh - s, letter_w, s)),
+                ] {
+                    if rng.random::<f64>() < p {
+                        strokes.push(r);
+                        any = true;
                     }
                 }
+                if !any {
+                    strokes.push((x, ty, s, lh));
+                }
+                x += letter_w + s.max(letter_w / 4);
             }
-            x += word + line_h;
+            x += letter_w;
+        }
+    }
+    if o > 0 {
+        for &(x, y, bw, bh) in &strokes {
+            mark(x, y, bw, bh, o, 1);
+        }
+    }
+    for &(x, y, bw, bh) in &strokes {
+        mark(x, y, bw, bh, 0, 2);
+    }
+    let white = rng.random::<bool>();
+    let (ink, edge) = if white { (255.0, 0.0) } else { (0.0, 255.0) };
+    let a = opacity.clamp(0.0, 1.0);
+    for (i, &m) in mask.iter().enumerate() {
+        if m == 0 {
+            continue;
+        }
+        let c = if m == 2 { ink } else { edge };
+        let p = rgb.get_pixel_mut(i as u32 % w, i as u32 / w);
+        for ch in 0..3 {
+            p[ch] = (p[ch] as f32 * (1.0 - a) + c * a).round() as u8;
         }
     }
     DynamicImage::ImageRgb8(rgb)
