@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{RwLock, RwLockWriteGuard};
+use std::sync::{OnceLock, RwLock, RwLockWriteGuard};
 
 use super::ivf::{Ivf, Rows};
 use crate::catalog::{Catalog, Counters};
@@ -97,9 +97,12 @@ impl GraphCache {
     pub fn reset(&self, dim: usize, generation: u64, next_sig: u64) {
         let mut graph = Ivf::new(dim, generation);
         graph.high_water = next_sig;
-        *self.write() = GraphState::Fresh(Loaded {
-            graph,
-            dead: HashSet::new(),
+        // The graph replaced is dropped here.
+        off_the_search_pool(|| {
+            *self.write() = GraphState::Fresh(Loaded {
+                graph,
+                dead: HashSet::new(),
+            })
         });
     }
 
@@ -117,14 +120,20 @@ impl GraphCache {
     /// unreadable) and inserts what the catalog gained since. Called with the writers' lock
     /// held, so that nothing lands in the catalog meanwhile.
     pub fn update(&self, catalog: &Catalog, dim: usize, counters: &Counters) -> Result<()> {
-        self.make_fresh(&mut self.write(), catalog, dim, counters)
-            .map(drop)
+        off_the_search_pool(|| {
+            self.make_fresh(&mut self.write(), catalog, dim, counters)
+                .map(drop)
+        })
     }
 
     /// Brings the dump up to date: if this process changed signatures, the graph is loaded,
     /// caught up, rebuilt when more than a fifth of it is tombstoned, and dumped if it changed.
     /// Called with the writers' lock held.
     pub fn flush(&self, catalog: &Catalog, dim: usize, counters: &Counters) -> Result<()> {
+        off_the_search_pool(|| self.flush_here(catalog, dim, counters))
+    }
+
+    fn flush_here(&self, catalog: &Catalog, dim: usize, counters: &Counters) -> Result<()> {
         let mut state = self.write();
         if matches!(*state, GraphState::NotLoaded { written: false }) {
             // The dump on disk is as good as it was when the index was opened.
@@ -191,6 +200,32 @@ impl GraphCache {
             }
         }
     }
+}
+
+/// Runs `work`, which takes the graph's lock and changes the graph, on a rayon pool of its own,
+/// from a plain thread, and waits for it. hnsw_rs builds (`parallel_insert`) and drops (its
+/// `Drop` clears points in parallel) graphs with rayon, and searches run as rayon tasks that
+/// take the locks. With a lock held, a wait on the global pool can hang two ways (both seen in
+/// the store's test of concurrent searches and writes on a 2-core machine): every worker is a
+/// search blocked on that lock, so the graph's own work never runs; or the waiting thread, a
+/// worker itself, runs a search meanwhile that blocks on the lock its own thread holds. On a
+/// pool of its own no task takes a lock, and a plain thread waits without running tasks.
+fn off_the_search_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("latentid-graph-{i}"))
+            .build()
+            .ok()
+    });
+    std::thread::scope(|s| {
+        s.spawn(|| match pool {
+            Some(pool) => pool.install(work),
+            None => work(),
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
 }
 
 /// Adds every catalog signature from the index's high-water mark on; trains the index afresh
