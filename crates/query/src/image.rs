@@ -512,12 +512,18 @@ impl Decision {
 /// one distance count once: twins (one picture stored more than once) are one picture, not
 /// the crowd it stands out from.
 pub(crate) fn ratio_reference(distances: &[f32]) -> Option<f32> {
-    let mut distinct = distances.to_vec();
-    distinct.dedup_by(|d, kept| ties(*d, *kept));
-    distinct
-        .get(RATIO_RANK - 1)
-        .copied()
-        .filter(|&d| d.is_finite() && d > 0.0)
+    let mut rank = 0;
+    let mut last: Option<f32> = None;
+    for &d in distances {
+        if last.is_none_or(|l| !ties(d, l)) {
+            rank += 1;
+            last = Some(d);
+            if rank == RATIO_RANK {
+                return Some(d).filter(|&d| d.is_finite() && d > 0.0);
+            }
+        }
+    }
+    None
 }
 
 /// The whole-picture signature (offset 0) among a picture's stored signatures; the first
