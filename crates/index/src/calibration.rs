@@ -61,8 +61,9 @@ pub struct Calibration {
 
 /// The audio vote rule's version. Evidence is measured from votes; when the way votes are
 /// counted changes, thresholds measured the old way no longer fit, so this moves with it.
-/// 1: votes agree within a quarter of the index hop (was: half).
-pub const VOTE_RULE: u32 = 1;
+/// 1: votes agree within a quarter of the index hop (was: half). 2: the vote's best tracks are
+/// rechecked against the whole clip, and a track moved ahead of a better-voted one has no lead.
+pub const VOTE_RULE: u32 = 2;
 
 /// The picture rule's version, as [`VOTE_RULE`] is audio's. 2: the view vote counts turned
 /// orientations of the query and its threshold is the strangers' quantile without margin

@@ -157,7 +157,7 @@ impl<'a> Matcher<'a> {
                     .store()
                     .search_batch(&vectors, cfg.neighbours.max(1) + 1)?;
                 let frames: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
-                self.tally(&neighbours, &frames, Some(id), cfg)?
+                self.tally(&neighbours, &frames, &vectors, Some(id), cfg)?
             }
         };
         result.seconds = started.elapsed().as_secs_f32();
