@@ -2,8 +2,10 @@
 //!
 //! Audio: the clip is cut into patches at a dense hop, each patch is encoded and its
 //! nearest stored signatures are looked up; every neighbour votes for a (track, time
-//! offset) pair, and only votes whose offsets agree in time add up. The best pair wins
-//! when its share of agreeing patches clears a threshold calibrated on the library itself
+//! offset) pair, and only votes whose offsets agree in time add up. The vote's best tracks
+//! are rechecked against the whole clip (every patch's distance to the track where the voted
+//! offset puts it) and ordered by it; the first wins when its lead in the vote clears a
+//! threshold calibrated on the library itself
 //! ([`calibrate`]); otherwise the answer is "no match" — a song that is not in the library
 //! must not be named. Images: the query's views (the whole and overlapping windows, as it
 //! is, mirrored and turned a little) vote for the stored pictures whose views they find, and only views that agree on
