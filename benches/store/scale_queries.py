@@ -7,7 +7,7 @@ ANSWERS (JSON Lines).
 
 --nprobe passes the search effort on (cells scored per query frame; 0 = exact search);
 --every K keeps every K-th clip (sorted by name), for runs at a high effort."""
-import argparse, csv, json, subprocess, time
+import argparse, json, subprocess, time
 from pathlib import Path
 
 ap = argparse.ArgumentParser()
@@ -19,8 +19,9 @@ ap.add_argument("--nprobe", type=int)
 ap.add_argument("--every", type=int, default=1)
 a = ap.parse_args()
 
-truth = {r["query"]: r for r in csv.DictReader(open(a.eval_a / "truth.csv"))}
-queries = sorted(q for q, r in truth.items() if r["in_library"] == "1")[:: a.every]
+# The ground truth the evaluation wrote beside its queries (track None: not in the library).
+truth = {Path(q["file"]).name: q for q in json.loads((a.eval_a / "queries" / "queries.json").read_text())["queries"]}
+queries = sorted(q for q, r in truth.items() if r["track"])[:: a.every]
 extra = [] if a.nprobe is None else ["--nprobe", str(a.nprobe)]
 top = named = 0
 t0 = time.perf_counter()
