@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use latentid_store::{ItemId, Neighbour};
+use latentid_store::{ItemId, Neighbour, StoreError};
 
 use crate::vote::{vote, vote_tolerance, votes, Tally, VoteParams};
 use crate::{Candidate, Familiarity, Matcher, QueryConfig, QueryResult, Result};
@@ -209,9 +209,16 @@ impl Matcher<'_> {
         let reach = (hop / 2) as i64 + vote_tolerance(hop);
         let mut keyed = Vec::with_capacity(n);
         for t in &tallies[..n] {
-            let (offsets, vectors) = self.store().signatures(t.item)?;
-            let stored = Stored::new(&offsets, &vectors, dim);
-            let d = aligned_distance(&stored, t.delta, reach, frames, codes, dim);
+            let d = match self.store().signatures(t.item) {
+                Ok((offsets, vectors)) => {
+                    let stored = Stored::new(&offsets, &vectors, dim);
+                    aligned_distance(&stored, t.delta, reach, frames, codes, dim)
+                }
+                // Removed since the search found it (a server indexes and removes while it
+                // answers): it is no candidate, as `tally` skips it.
+                Err(StoreError::NotFound { .. }) => f32::INFINITY,
+                Err(e) => return Err(e.into()),
+            };
             keyed.push((d, *t));
         }
         // Stable: equal distances keep the vote's order.
