@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use latentid_store::{ItemId, Neighbour, StoreError};
+use latentid_store::{squared_distance, ItemId, Neighbour, StoreError};
 
 use crate::vote::{vote, vote_tolerance, votes, Tally, VoteParams};
 use crate::{Candidate, Familiarity, Matcher, QueryConfig, QueryResult, Result};
@@ -211,7 +211,11 @@ impl Matcher<'_> {
         for t in &tallies[..n] {
             let d = match self.store().signatures(t.item) {
                 Ok((offsets, vectors)) => {
-                    let stored = Stored::new(&offsets, &vectors, dim);
+                    let stored = Stored {
+                        offsets: &offsets,
+                        vectors: &vectors,
+                        dim,
+                    };
                     aligned_distance(&stored, t.delta, reach, frames, codes, dim)
                 }
                 // Removed since the search found it (a server indexes and removes while it
@@ -235,40 +239,21 @@ impl Matcher<'_> {
 /// 20 / 50 gave 95.6 / 96.4 / 96.4%; the right track is rarely further down than 20.
 const RECHECKED: usize = 20;
 
-/// One item's signatures in offset order.
+/// One item's signatures, in offset order (as [`latentid_store::Store::signatures`] gives them).
 struct Stored<'a> {
-    offsets: Vec<(i64, usize)>,
+    offsets: &'a [u32],
     vectors: &'a [f32],
     dim: usize,
 }
 
-impl<'a> Stored<'a> {
-    fn new(offsets: &[u32], vectors: &'a [f32], dim: usize) -> Self {
-        let mut offsets: Vec<(i64, usize)> = offsets
-            .iter()
-            .enumerate()
-            .map(|(s, &o)| (o as i64, s))
-            .collect();
-        offsets.sort_unstable();
-        Self {
-            offsets,
-            vectors,
-            dim,
-        }
-    }
-
+impl Stored<'_> {
     /// The distance from `code` to the nearest signature stored within `reach` frames of
     /// `at`, if any.
     fn nearest_around(&self, at: i64, reach: i64, code: &[f32]) -> Option<f32> {
-        let lo = self.offsets.partition_point(|&(o, _)| o < at - reach);
-        self.offsets[lo..]
-            .iter()
-            .take_while(|&&(o, _)| o <= at + reach)
-            .map(|&(_, s)| {
-                let v = &self.vectors[s * self.dim..(s + 1) * self.dim];
-                let d2: f32 = code.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
-                d2.sqrt()
-            })
+        let lo = self.offsets.partition_point(|&o| (o as i64) < at - reach);
+        let hi = self.offsets.partition_point(|&o| (o as i64) <= at + reach);
+        (lo..hi)
+            .map(|s| squared_distance(code, &self.vectors[s * self.dim..][..self.dim]).sqrt())
             .min_by(f32::total_cmp)
     }
 }
@@ -324,17 +309,25 @@ mod tests {
 
     #[test]
     fn the_track_the_whole_clip_lines_up_with_is_nearer_than_a_chance_one() {
-        // Track 1 stores a signature every 8 frames, listed out of order; a clip starts 400
-        // frames in, its patches every 3 frames, each moved a little (noise).
-        let (offsets, vectors) = track(1, (0..200).rev().map(|i| i * 8));
+        // Track 1 stores a signature every 8 frames; a clip starts 400 frames in, its patches
+        // every 3 frames, each moved a little (noise).
+        let (offsets, vectors) = track(1, (0..200).map(|i| i * 8));
         let frames: Vec<usize> = (0..30).map(|j| j * 3).collect();
         let codes: Vec<f32> = frames
             .iter()
             .flat_map(|&f| code(1, 400 + f as i64).map(|c| c + 0.05))
             .collect();
-        let own = Stored::new(&offsets, &vectors, 4);
+        let own = Stored {
+            offsets: &offsets,
+            vectors: &vectors,
+            dim: 4,
+        };
         let (o2, v2) = track(2, (0..200).map(|i| i * 8));
-        let other = Stored::new(&o2, &v2, 4);
+        let other = Stored {
+            offsets: &o2,
+            vectors: &v2,
+            dim: 4,
+        };
         let at_right_offset = aligned_distance(&own, 400, 6, &frames, &codes, 4);
         let at_wrong_offset = aligned_distance(&own, 900, 6, &frames, &codes, 4);
         let chance = aligned_distance(&other, 400, 6, &frames, &codes, 4);

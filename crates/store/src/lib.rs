@@ -65,6 +65,7 @@ pub use api::Store;
 pub use error::{Result, StoreError};
 pub use memory::MemoryStore;
 pub use milvus_store::{create_store, drop_milvus_collection, open_store, Backend, MilvusStore};
+pub use search::exact::squared_distance;
 pub use search::SearchParams;
 pub use sled_store::SledStore;
 pub use types::{

@@ -54,7 +54,7 @@ impl Flat {
 
 /// Squared Euclidean distance, summed in order: the one formula every reported distance comes
 /// from, so that the graph's answers carry the same numbers as an exact scan's.
-pub(crate) fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
+pub fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
