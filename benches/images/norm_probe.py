@@ -1,34 +1,73 @@
-# Where the picture main set is lost (benches/RESULTS.md, "Where the main set's misses are"): the
-# whole picture's 64x64 luminance standardised three ways (mean/std as latentid's `planes`, median/MAD,
-# rank), 4x4 block means, nearest original by Euclidean distance, per alteration row.
-# Run from the repository root with the bench's venv: benches/work/images/venv/bin/python benches/images/norm_probe.py
-import os, numpy as np
+"""A plain pixel baseline on the picture bench's files: how much of each alteration row the
+pixels alone identify, under three ways of standardising them.
+
+Each picture's luminance at 64 x 64 (PIL, bilinear) is standardised by mean and deviation (as
+latentid's `planes` does), by median and MAD, or by rank, then averaged in 4 x 4 blocks (the
+16 x 16 the picture model rebuilds); a copy is identified as the nearest original by Euclidean
+distance. Printed per row: right answers of the in-library copies, and of the stellarium-data
+ones (dark sky photographs) apart. Used in benches/RESULTS.md, "Where the main set's misses are".
+
+Run from the repository root after benches/images/run.sh, with the bench's virtualenv:
+  benches/work/images/venv/bin/python benches/images/norm_probe.py
+"""
+import os
+
+import numpy as np
 from PIL import Image
-L='benches/work/images/library'; Q='benches/work/images/queries'
-lib=sorted(os.listdir(L))
-def luma(path):
-    im=Image.open(path).convert('L').resize((64,64), Image.BILINEAR)
-    return np.asarray(im,dtype=np.float32)/255
-def norm_std(x): return (x-x.mean())/max(x.std(),1e-3)
-def norm_rob(x):
-    m=np.median(x); s=np.median(np.abs(x-m))*1.4826
-    return np.clip((x-m)/max(s,1e-3),-4,4)
-def norm_rank(x):
-    r=x.ravel().argsort().argsort().reshape(x.shape).astype(np.float32)
-    return (r/r.size-0.5)*3.46
-def pool(x): return x.reshape(16,4,16,4).mean(axis=(1,3))
-N={'std':norm_std,'robust':norm_rob,'rank':norm_rank}
-base={n:np.stack([pool(f(luma(os.path.join(L,p)))).ravel() for p in lib]) for n,f in N.items()}
-for row in ['text-caption','color-strong','jpeg-q10','rotate-5_','crop-85_','blur-sigma_3']:
-    files=[p for p in lib if os.path.exists(os.path.join(Q,row,p))]
-    res={}
-    for n,f in N.items():
-        ok=0; okst=0; nst=0
-        for p in files:
-            v=pool(f(luma(os.path.join(Q,row,p)))).ravel()
-            d=((base[n]-v)**2).sum(1)
-            hit=lib[int(d.argmin())]==p
-            ok+=hit
-            if 'stellarium' in p: nst+=1; okst+=hit
-        res[n]=f'{ok}/{len(files)} (stellarium {okst}/{nst})'
-    print(row,res)
+
+LIBRARY = "benches/work/images/library"
+QUERIES = "benches/work/images/queries"
+ROWS = ["text-caption", "color-strong", "jpeg-q10", "rotate-5_", "crop-85_", "blur-sigma_3"]
+
+
+def luminance(path):
+    img = Image.open(path).convert("L").resize((64, 64), Image.BILINEAR)
+    return np.asarray(img, dtype=np.float32) / 255
+
+
+def by_mean_and_deviation(x):
+    return (x - x.mean()) / max(x.std(), 1e-3)
+
+
+def by_median_and_mad(x):
+    m = np.median(x)
+    s = np.median(np.abs(x - m)) * 1.4826
+    return np.clip((x - m) / max(s, 1e-3), -4, 4)
+
+
+def by_rank(x):
+    r = x.ravel().argsort().argsort().reshape(x.shape).astype(np.float32)
+    return (r / r.size - 0.5) * 3.46  # about unit deviation, as the others
+
+
+STANDARDISE = {"std": by_mean_and_deviation, "robust": by_median_and_mad, "rank": by_rank}
+
+
+def signature(path, standardise):
+    return standardise(luminance(path)).reshape(16, 4, 16, 4).mean(axis=(1, 3)).ravel()
+
+
+def main():
+    originals = sorted(os.listdir(LIBRARY))
+    stored = {
+        name: np.stack([signature(os.path.join(LIBRARY, p), f) for p in originals])
+        for name, f in STANDARDISE.items()
+    }
+    for row in ROWS:
+        copies = [p for p in originals if os.path.exists(os.path.join(QUERIES, row, p))]
+        result = {}
+        for name, f in STANDARDISE.items():
+            right = right_sky = sky = 0
+            for p in copies:
+                d = ((stored[name] - signature(os.path.join(QUERIES, row, p), f)) ** 2).sum(axis=1)
+                hit = originals[int(d.argmin())] == p
+                right += hit
+                if "stellarium" in p:
+                    sky += 1
+                    right_sky += hit
+            result[name] = f"{right}/{len(copies)} (stellarium {right_sky}/{sky})"
+        print(row, result)
+
+
+if __name__ == "__main__":
+    main()
