@@ -144,7 +144,7 @@ pub struct IndexCmd {
     pub encoder: EncoderArg,
     #[command(flatten)]
     pub training: TrainArgs,
-    /// Training: stop after this many seconds
+    /// Training: stop after this many seconds [default: 150 for audio, 600 for images]
     #[arg(long)]
     pub train_budget: Option<f32>,
     /// Training: weight of the term that keeps a corrupted patch's code near the clean one's
@@ -296,10 +296,11 @@ pub struct TuneCmd {
 /// Training flags shared by `index` and `tune` (tune: for every latent size).
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Training: at most this many epochs
+    /// Training: at most this many epochs [default: 40 for audio, 60 for images]
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Training: at most this many examples sampled from the library
+    /// Training: at most this many examples sampled from the library [default: 4000 for
+    /// audio, 12000 for images]
     #[arg(long)]
     pub train_examples: Option<usize>,
     /// Seed for sampling, corruption and initialisation (tune: also the held-out split and
@@ -312,10 +313,10 @@ impl TrainArgs {
     /// Overrides what was given on the command line.
     pub fn apply(&self, tc: &mut TrainConfig) {
         if let Some(e) = self.epochs {
-            tc.max_epochs = e;
+            tc.max_epochs = Some(e);
         }
         if let Some(n) = self.train_examples {
-            tc.max_examples = n;
+            tc.max_examples = Some(n);
         }
         if let Some(s) = self.seed {
             tc.seed = s;

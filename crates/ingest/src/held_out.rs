@@ -70,8 +70,13 @@ pub fn held_out_reconstructions(
         return Ok(out);
     }
     let started = Instant::now();
-    // The held-out models are of the index model's kind (autoencoder or PCA).
-    let mut cfg = cfg.clone();
+    // The held-out models are of the index model's kind (autoencoder or PCA), trained as
+    // long as the outlier scores were measured with (pictures: not the identification's
+    // longer training).
+    let mut cfg = IngestConfig {
+        train: cfg.train.clone().with_audio_sizes(),
+        ..cfg.clone()
+    };
     if let Ok(model) = index.model() {
         cfg.encoder = model.config().kind.clone();
     }

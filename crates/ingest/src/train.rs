@@ -34,7 +34,18 @@ pub(crate) fn train_model(
     chosen.shuffle(&mut rng);
     chosen.truncate(cfg.max_training_files.max(1));
     chosen.sort();
-    let per_file = cfg.train.max_examples.div_ceil(chosen.len()).max(1);
+    let mut ae = match kind {
+        ItemKind::Audio => {
+            let p = &features.audio;
+            AeConfig::audio(p.n_mels, p.patch_frames, latent_dim)
+        }
+        ItemKind::Image => {
+            let p = &features.image;
+            AeConfig::image(p.input.channels(), p.size as usize, latent_dim)
+        }
+    };
+    let examples = cfg.train.examples_for(&ae.input);
+    let per_file = examples.div_ceil(chosen.len()).max(1);
     progress.event(Event::Start {
         stage: Stage::Sample,
         total: chosen.len() as u64,
@@ -42,7 +53,7 @@ pub(crate) fn train_model(
     let unreadable = |e: MediaError| {
         tracing::warn!("left out of the training sample: {e}");
     };
-    let (mut ae, data): (AeConfig, Box<dyn TrainingData>) = match kind {
+    let data: Box<dyn TrainingData> = match kind {
         ItemKind::Audio => {
             let p = &features.audio;
             let seg_len = AudioTrainingSet::segment_len(p);
@@ -71,11 +82,8 @@ pub(crate) fn train_model(
                 })
                 .collect();
             let mut segments: Vec<Vec<f32>> = per_track.into_iter().flatten().collect();
-            segments.truncate(cfg.train.max_examples);
-            (
-                AeConfig::audio(p.n_mels, p.patch_frames, latent_dim),
-                Box::new(AudioTrainingSet::new(segments, p, AudioAugment::default())),
-            )
+            segments.truncate(examples);
+            Box::new(AudioTrainingSet::new(segments, p, AudioAugment::default()))
         }
         ItemKind::Image => {
             let p = &features.image;
@@ -91,15 +99,12 @@ pub(crate) fn train_model(
                     img.map(|i| i.thumbnail(keep, keep))
                 })
                 .collect();
-            (
-                AeConfig::image(p.input.channels(), p.size as usize, latent_dim),
-                Box::new(ImageTrainingSet::new(
-                    images,
-                    p,
-                    ImageAugment::default(),
-                    cfg.train.max_examples,
-                )),
-            )
+            Box::new(ImageTrainingSet::new(
+                images,
+                p,
+                ImageAugment::default(),
+                examples,
+            ))
         }
     };
     ae.kind = cfg.encoder.clone();
@@ -117,7 +122,7 @@ pub(crate) fn train_model(
     }
     progress.event(Event::Start {
         stage: Stage::Train,
-        total: cfg.train.max_epochs as u64,
+        total: cfg.train.epochs_for(&ae.input) as u64,
     });
     let started = Instant::now();
     let mut epochs = 0;

@@ -23,7 +23,7 @@ impl TrainingData for Zeros {
 fn encode(c: &mut Criterion) {
     let cfg = AeConfig::audio(64, 32, 32);
     let tc = TrainConfig {
-        max_epochs: 1,
+        max_epochs: Some(1),
         ..TrainConfig::tiny()
     };
     let Ok(model) = train(&cfg, &tc, &Zeros(cfg.input_len()), &mut |_| {}) else {

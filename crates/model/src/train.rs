@@ -117,7 +117,7 @@ pub fn train(
     data: &dyn TrainingData,
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<Model> {
-    let n = data.len().min(tc.max_examples.max(1));
+    let n = data.len().min(tc.examples_for(&cfg.input).max(1));
     if n == 0 {
         return Err(ModelError::NoTrainingData);
     }
@@ -174,7 +174,9 @@ pub fn train(
     let mut best_weights: Option<Vec<Tensor>> = None;
     let mut stale = 0;
     let batch = tc.batch_size.max(2);
-    for epoch in 0..tc.max_epochs.max(1) {
+    let max_epochs = tc.epochs_for(&cfg.input).max(1);
+    let budget = tc.budget_for(&cfg.input);
+    for epoch in 0..max_epochs {
         let (clean, noisy) = make_pairs(data, train_idx, tc.seed.wrapping_add(1 + epoch as u64));
         let mut order: Vec<usize> = (0..train_idx.len()).collect();
         order.shuffle(&mut rng);
@@ -226,7 +228,7 @@ pub fn train(
         let b = batches.max(1) as f32;
         on_epoch(&EpochReport {
             epoch,
-            max_epochs: tc.max_epochs,
+            max_epochs,
             train_loss: sum_loss / b,
             val_loss,
             recon_loss: sum_rec / b,
@@ -235,9 +237,7 @@ pub fn train(
             elapsed_s: started.elapsed().as_secs_f32(),
             improved,
         });
-        let out_of_time = tc
-            .time_budget_s
-            .is_some_and(|t| started.elapsed().as_secs_f32() >= t);
+        let out_of_time = started.elapsed().as_secs_f32() >= budget;
         if stale >= tc.patience.max(1) || out_of_time {
             break;
         }

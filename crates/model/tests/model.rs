@@ -63,7 +63,7 @@ fn training_lowers_the_loss() {
     let mut reports = Vec::new();
     // Reconstruction alone: the contrastive term has a test of its own.
     let tc = TrainConfig {
-        max_epochs: 8,
+        max_epochs: Some(8),
         patience: 8,
         contrastive_weight: Some(0.0),
         ..TrainConfig::tiny()
@@ -164,8 +164,8 @@ fn pca_reconstructs_better_than_a_random_projection() {
     let random = train(
         &small(4),
         &TrainConfig {
-            max_epochs: 1,
-            max_examples: 2,
+            max_epochs: Some(1),
+            max_examples: Some(2),
             ..TrainConfig::tiny()
         },
         &data,
@@ -240,7 +240,7 @@ fn a_lightly_corrupted_patch_stays_closer_than_another_patch() {
     };
     let cfg = AeConfig::audio(p.n_mels, p.patch_frames, 16);
     let tc = TrainConfig {
-        max_examples: 300,
+        max_examples: Some(300),
         ..TrainConfig::tiny()
     };
     let model = train(&cfg, &tc, &data, &mut |_| {}).unwrap();
@@ -281,7 +281,7 @@ fn the_contrastive_term_makes_copies_find_their_own_code_and_codes_unit_length()
         ..small(8)
     };
     let tc = TrainConfig {
-        max_epochs: 10,
+        max_epochs: Some(10),
         patience: 10,
         contrastive_weight: Some(1.0),
         ..TrainConfig::tiny()

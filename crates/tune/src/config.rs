@@ -81,7 +81,8 @@ impl Default for TuneConfig {
             train: TrainConfig {
                 time_budget_s: Some(60.0),
                 ..TrainConfig::default()
-            },
+            }
+            .with_audio_sizes(),
             features: FeatureParams::default(),
             max_training_files: 64,
             kind: None,
