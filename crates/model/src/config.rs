@@ -177,7 +177,7 @@ impl TrainConfig {
     }
 
     /// The time budget for inputs of this shape, in seconds: 150 for audio, 600 for pictures
-    /// (their 12,000 examples trained 44-54 epochs in 375-390 s on two cores).
+    /// (their 12,000 examples trained 44-60 epochs in 375-531 s on two cores).
     pub fn budget_for(&self, input: &InputShape) -> f32 {
         self.time_budget_s.unwrap_or(match input {
             InputShape::Audio { .. } => 150.0,
