@@ -44,7 +44,8 @@ pub(crate) fn train_model(
             AeConfig::image(p.input.channels(), p.size as usize, latent_dim)
         }
     };
-    let examples = cfg.train.examples_for(&ae.input);
+    let sizes = cfg.train.sizes_for(&ae.input);
+    let examples = sizes.examples;
     let per_file = examples.div_ceil(chosen.len()).max(1);
     progress.event(Event::Start {
         stage: Stage::Sample,
@@ -122,7 +123,7 @@ pub(crate) fn train_model(
     }
     progress.event(Event::Start {
         stage: Stage::Train,
-        total: cfg.train.epochs_for(&ae.input) as u64,
+        total: sizes.epochs as u64,
     });
     let started = Instant::now();
     let mut epochs = 0;

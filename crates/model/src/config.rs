@@ -97,16 +97,56 @@ impl AeConfig {
     }
 }
 
+/// How much training: examples per epoch, at most so many epochs, and a time budget
+/// (checked between epochs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainSizes {
+    pub examples: usize,
+    pub epochs: usize,
+    pub budget_s: f32,
+}
+
+impl TrainSizes {
+    /// Audio: 4,000 patches, at most 40 epochs, 150 s (three times as much was within one
+    /// training's spread, benches/RESULTS.md, 1000-hour library).
+    pub const AUDIO: Self = Self {
+        examples: 4000,
+        epochs: 40,
+        budget_s: 150.0,
+    };
+
+    /// Pictures: three times the audio's examples and epochs (each picture of the sample
+    /// altered anew for each of its examples), which trained 44-60 epochs in 375-531 s on two
+    /// cores. Chosen on the image benchmark's main set, where it named 93.7 / 94.1% of the
+    /// altered copies against 93.0 / 92.8% (two seeds; text captions and 70% crops gained
+    /// 3-10 points), and judged on its second set (99.9% either way); benches/RESULTS.md,
+    /// pictures.
+    pub const IMAGE: Self = Self {
+        examples: 12_000,
+        epochs: 60,
+        budget_s: 600.0,
+    };
+
+    /// What measured best for inputs of this shape.
+    pub fn for_input(input: &InputShape) -> Self {
+        match input {
+            InputShape::Audio { .. } => Self::AUDIO,
+            InputShape::Image { .. } => Self::IMAGE,
+        }
+    }
+}
+
 /// How to train. Training samples a bounded number of examples, so its cost does not grow
 /// with the library: by default under three minutes on two cores for audio, under ten for
 /// pictures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     /// Examples (clean input and corrupted copy) trained on per epoch. `None`: what measured
-    /// best for the input kind ([`Self::examples_for`]).
+    /// best for the input kind ([`TrainSizes::for_input`]).
     pub max_examples: Option<usize>,
     pub batch_size: usize,
-    /// `None`: what measured best for the input kind ([`Self::epochs_for`]).
+    /// At most this many epochs; the patience usually stops training sooner. `None`: what
+    /// measured best for the input kind ([`TrainSizes::for_input`]).
     pub max_epochs: Option<usize>,
     pub lr: f64,
     pub weight_decay: f64,
@@ -129,7 +169,7 @@ pub struct TrainConfig {
     /// Temperature of the contrastive term's softmax over cosine similarities.
     pub temperature: f32,
     /// Stop after this many seconds (checked between epochs). `None`: what suits the input
-    /// kind ([`Self::budget_for`]).
+    /// kind ([`TrainSizes::for_input`]).
     pub time_budget_s: Option<f32>,
 }
 
@@ -153,50 +193,25 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Examples per epoch for inputs of this shape (see [`Self::max_examples`]): 4,000 audio
-    /// patches; 12,000 pictures (each picture of the sample altered anew for each of its
-    /// examples). Chosen on the image benchmark's main set, where three times the audio's
-    /// examples and epochs named 93.7 / 94.1% of the altered copies against 93.0 / 92.8% (two
-    /// seeds; text captions and 70% crops gained 3-10 points), and judged on its second set
-    /// (99.9% either way); benches/RESULTS.md, pictures. For audio the same change was within
-    /// one training's spread (benches/RESULTS.md, 1000-hour library).
-    pub fn examples_for(&self, input: &InputShape) -> usize {
-        self.max_examples.unwrap_or(match input {
-            InputShape::Audio { .. } => 4000,
-            InputShape::Image { .. } => 12_000,
-        })
+    /// How much to train inputs of this shape: what was given, else [`TrainSizes::for_input`].
+    pub fn sizes_for(&self, input: &InputShape) -> TrainSizes {
+        let kind = TrainSizes::for_input(input);
+        TrainSizes {
+            examples: self.max_examples.unwrap_or(kind.examples),
+            epochs: self.max_epochs.unwrap_or(kind.epochs),
+            budget_s: self.time_budget_s.unwrap_or(kind.budget_s),
+        }
     }
 
-    /// At most this many epochs for inputs of this shape (see [`Self::examples_for`]); the
-    /// patience usually stops training sooner.
-    pub fn epochs_for(&self, input: &InputShape) -> usize {
-        self.max_epochs.unwrap_or(match input {
-            InputShape::Audio { .. } => 40,
-            InputShape::Image { .. } => 60,
-        })
-    }
-
-    /// The time budget for inputs of this shape, in seconds: 150 for audio, 600 for pictures
-    /// (their 12,000 examples trained 44-60 epochs in 375-531 s on two cores).
-    pub fn budget_for(&self, input: &InputShape) -> f32 {
-        self.time_budget_s.unwrap_or(match input {
-            InputShape::Audio { .. } => 150.0,
-            InputShape::Image { .. } => 600.0,
-        })
-    }
-
-    /// This configuration with the audio's examples, epochs and budget wherever they were
-    /// left to the input kind: training sized for measuring rather than identifying (the
-    /// outliers' held-out models, `latentid tune`'s one model per size), as it was measured.
+    /// This configuration with [`TrainSizes::AUDIO`] wherever the sizes were left to the input
+    /// kind: training sized for measuring rather than identifying (the outliers' held-out
+    /// models, `latentid tune`'s one model per size), as it was measured.
     pub fn with_audio_sizes(self) -> Self {
-        let audio = InputShape::Audio {
-            n_mels: 0,
-            n_frames: 0,
-        };
+        let audio = TrainSizes::AUDIO;
         Self {
-            max_examples: Some(self.examples_for(&audio)),
-            max_epochs: Some(self.epochs_for(&audio)),
-            time_budget_s: Some(self.budget_for(&audio)),
+            max_examples: self.max_examples.or(Some(audio.examples)),
+            max_epochs: self.max_epochs.or(Some(audio.epochs)),
+            time_budget_s: self.time_budget_s.or(Some(audio.budget_s)),
             ..self
         }
     }
@@ -249,9 +264,10 @@ mod tests {
     #[test]
     fn pictures_train_longer_unless_told_otherwise() {
         let tc = TrainConfig::default();
-        assert!(tc.examples_for(&IMAGE) > tc.examples_for(&AUDIO));
-        assert!(tc.epochs_for(&IMAGE) > tc.epochs_for(&AUDIO));
-        assert!(tc.budget_for(&IMAGE) > tc.budget_for(&AUDIO));
+        let (audio, image) = (tc.sizes_for(&AUDIO), tc.sizes_for(&IMAGE));
+        assert!(image.examples > audio.examples);
+        assert!(image.epochs > audio.epochs);
+        assert!(image.budget_s > audio.budget_s);
         // What the user gives holds for every kind.
         let told = TrainConfig {
             max_examples: Some(300),
@@ -259,10 +275,13 @@ mod tests {
             time_budget_s: Some(20.0),
             ..TrainConfig::default()
         };
+        let given = TrainSizes {
+            examples: 300,
+            epochs: 6,
+            budget_s: 20.0,
+        };
         for input in [AUDIO, IMAGE] {
-            assert_eq!(told.examples_for(&input), 300);
-            assert_eq!(told.epochs_for(&input), 6);
-            assert_eq!(told.budget_for(&input), 20.0);
+            assert_eq!(told.sizes_for(&input), given);
         }
     }
 
@@ -273,9 +292,9 @@ mod tests {
             ..TrainConfig::default()
         }
         .with_audio_sizes();
-        let audio = TrainConfig::default();
-        assert_eq!(tc.examples_for(&IMAGE), audio.examples_for(&AUDIO));
-        assert_eq!(tc.epochs_for(&IMAGE), audio.epochs_for(&AUDIO));
-        assert_eq!(tc.budget_for(&IMAGE), 60.0);
+        let sizes = tc.sizes_for(&IMAGE);
+        assert_eq!(sizes.examples, TrainSizes::AUDIO.examples);
+        assert_eq!(sizes.epochs, TrainSizes::AUDIO.epochs);
+        assert_eq!(sizes.budget_s, 60.0);
     }
 }

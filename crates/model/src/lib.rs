@@ -39,7 +39,7 @@ mod pca;
 mod train;
 
 pub use autoencoder::Autoencoder;
-pub use config::{AeConfig, EncoderKind, InputShape, TrainConfig};
+pub use config::{AeConfig, EncoderKind, InputShape, TrainConfig, TrainSizes};
 pub use error::{ModelError, Result};
 pub use model::{Encoded, Model};
 pub use train::{train, EpochReport, TrainingData};

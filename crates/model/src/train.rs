@@ -117,7 +117,8 @@ pub fn train(
     data: &dyn TrainingData,
     on_epoch: &mut dyn FnMut(&EpochReport),
 ) -> Result<Model> {
-    let n = data.len().min(tc.examples_for(&cfg.input).max(1));
+    let sizes = tc.sizes_for(&cfg.input);
+    let n = data.len().min(sizes.examples.max(1));
     if n == 0 {
         return Err(ModelError::NoTrainingData);
     }
@@ -174,8 +175,7 @@ pub fn train(
     let mut best_weights: Option<Vec<Tensor>> = None;
     let mut stale = 0;
     let batch = tc.batch_size.max(2);
-    let max_epochs = tc.epochs_for(&cfg.input).max(1);
-    let budget = tc.budget_for(&cfg.input);
+    let max_epochs = sizes.epochs.max(1);
     for epoch in 0..max_epochs {
         let (clean, noisy) = make_pairs(data, train_idx, tc.seed.wrapping_add(1 + epoch as u64));
         let mut order: Vec<usize> = (0..train_idx.len()).collect();
@@ -237,7 +237,7 @@ pub fn train(
             elapsed_s: started.elapsed().as_secs_f32(),
             improved,
         });
-        let out_of_time = started.elapsed().as_secs_f32() >= budget;
+        let out_of_time = started.elapsed().as_secs_f32() >= sizes.budget_s;
         if stale >= tc.patience.max(1) || out_of_time {
             break;
         }
