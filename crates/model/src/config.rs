@@ -116,7 +116,7 @@ impl TrainSizes {
     };
 
     /// Pictures: three times the audio's examples and epochs (each picture of the sample
-    /// altered anew for each of its examples), which trained 44-60 epochs in 375-531 s on two
+    /// altered anew for each of its examples), which trained 44-60 epochs in 390-531 s on two
     /// cores. Chosen on the image benchmark's main set, where it named 93.7 / 94.1% of the
     /// altered copies against 93.0 / 92.8% (two seeds; text captions and 70% crops gained
     /// 3-10 points), and judged on its second set (99.9% either way); benches/RESULTS.md,
