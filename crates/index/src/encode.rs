@@ -186,10 +186,16 @@ impl Index {
     }
 
     /// The views of a picture the index stores (see [`latentid_media::ImageParams::views`]):
-    /// the whole picture first, then its parts. A stored signature's offset is its view's
-    /// index here.
+    /// the whole picture first, then its parts; then all of them again standardised robustly
+    /// when the index stores views twice ([`latentid_media::ImageParams::robust_views`]). A
+    /// stored signature's offset is its view's index here.
     pub fn stored_views(&self) -> Vec<View> {
-        unmirrored(self.features().image.views())
+        let once = unmirrored(self.features().image.views());
+        let mut views = once.clone();
+        if self.features().image.robust_views {
+            views.extend(once.into_iter().map(View::robust));
+        }
+        views
     }
 
     /// The views a picture query is cut into (as they are; a query adds their mirror
@@ -342,6 +348,7 @@ fn unmirrored(rects: Vec<[f32; 4]>) -> Vec<View> {
         .map(|rect| View {
             rect,
             mirrored: false,
+            robust: false,
         })
         .collect()
 }

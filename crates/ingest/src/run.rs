@@ -168,7 +168,15 @@ fn add_files(
             ));
         }
         let dim = cfg.latent_dim.unwrap_or(index.latent_dim());
-        let (model, summary) = train_model(index, &pool, dim, cfg, progress, failed.len())?;
+        let (model, summary) = train_model(
+            index,
+            index.features(),
+            &pool,
+            dim,
+            cfg,
+            progress,
+            failed.len(),
+        )?;
         index.install_model(model)?;
         trained = Some(summary);
         reencode = stored;

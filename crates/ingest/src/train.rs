@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use latentid_index::Index;
 use latentid_media::augment::{AudioAugment, ImageAugment};
-use latentid_media::{contain, load_image, MediaError};
+use latentid_media::{contain, load_image, FeatureParams, MediaError};
 use latentid_model::{train, AeConfig, Model, TrainingData};
 use latentid_store::ItemKind;
 use rand::rngs::StdRng;
@@ -17,10 +17,12 @@ use crate::training::{segment_starts, AudioTrainingSet, ImageTrainingSet};
 use crate::{Event, IngestConfig, IngestError, Progress, Result, Stage, TrainSummary};
 
 /// Picks the training files (spread over the library, bounded), samples them and trains a
-/// model of latent size `latent_dim` for `index`'s kind and features. A file that cannot be
+/// model of latent size `latent_dim` for `index`'s kind on inputs made as `features` say (the
+/// index's own, or a variant of them: [`crate::held_out_reconstructions`]). A file that cannot be
 /// read for the sample is left out and logged; the encoding pass reports it with its cause.
 pub(crate) fn train_model(
     index: &Index,
+    features: &FeatureParams,
     pool: &[PathBuf],
     latent_dim: usize,
     cfg: &IngestConfig,
@@ -28,7 +30,6 @@ pub(crate) fn train_model(
     failed_so_far: usize,
 ) -> Result<(Model, TrainSummary)> {
     let kind = index.kind();
-    let features = index.features();
     let mut rng = StdRng::seed_from_u64(cfg.train.seed);
     let mut chosen: Vec<PathBuf> = pool.to_vec();
     chosen.shuffle(&mut rng);

@@ -1,7 +1,7 @@
 //! Bounded training samples drawn from the library, served as (clean, corrupted) pairs.
 
 use latentid_media::augment::{AudioAugment, ImageAugment};
-use latentid_media::{image_tensor, AudioParams, DynamicImage, ImageParams, MelExtractor};
+use latentid_media::{image_views, AudioParams, DynamicImage, ImageParams, MelExtractor, View};
 use latentid_model::TrainingData;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -140,9 +140,15 @@ impl TrainingData for ImageTrainingSet {
             whole.clone()
         };
         let corrupted = self.augment.apply(&img, &mut rng);
+        // Half the examples standardised as the second copy of every stored view is.
+        let view = if self.params.robust_views && rng.random::<bool>() {
+            View::WHOLE.robust()
+        } else {
+            View::WHOLE
+        };
         (
-            image_tensor(&img, &self.params),
-            image_tensor(&corrupted, &self.params),
+            image_views(&img, &self.params, &[view]),
+            image_views(&corrupted, &self.params, &[view]),
         )
     }
 }

@@ -35,6 +35,7 @@ pub fn image(bytes: &[u8]) -> usize {
         .map(|rect| View {
             rect,
             mirrored: false,
+            robust: false,
         })
         .collect();
     views.push(View::MIRRORED);

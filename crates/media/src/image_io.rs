@@ -81,11 +81,14 @@ pub fn load_image_bytes(bytes: &[u8], path: &Path) -> Result<DynamicImage> {
 }
 
 /// A part of a picture the encoder looks at: `rect` is `(x, y, w, h)` in fractions of its
-/// sides (see [`ImageParams::views`]), `mirrored` flips it left to right first.
+/// sides (see [`ImageParams::views`]), `mirrored` flips it left to right first, `robust`
+/// standardises its luminance by median and MAD instead of mean and deviation
+/// ([`ImageParams::robust_views`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct View {
     pub rect: [f32; 4],
     pub mirrored: bool,
+    pub robust: bool,
 }
 
 impl View {
@@ -93,13 +96,23 @@ impl View {
     pub const WHOLE: View = View {
         rect: [0.0, 0.0, 1.0, 1.0],
         mirrored: false,
+        robust: false,
     };
 
     /// The whole picture, mirrored.
     pub const MIRRORED: View = View {
         rect: [0.0, 0.0, 1.0, 1.0],
         mirrored: true,
+        robust: false,
     };
+
+    /// The same part, standardised by median and MAD.
+    pub fn robust(self) -> View {
+        View {
+            robust: true,
+            ..self
+        }
+    }
 }
 
 /// The encoder's input for the whole picture: see [`image_views`].
@@ -135,6 +148,9 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
     let (bw, bh) = (base.width() as f32, base.height() as f32);
     let len = p.input_len();
     let mut out = Vec::with_capacity(views.len() * len);
+    // Each cut and resized part, by rectangle and side: the same part standardised the other
+    // way is not resized again.
+    let mut parts: Vec<(View, image::RgbImage)> = Vec::new();
     for (i, v) in views.iter().enumerate() {
         // A mirrored view whose mirror-image window was already cut is that window's input
         // flipped: no second resize.
@@ -142,6 +158,7 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
         let done = v.mirrored.then(|| {
             views[..i].iter().position(|u| {
                 !u.mirrored
+                    && u.robust == v.robust
                     && u.rect
                         .iter()
                         .zip(&partner)
@@ -154,6 +171,17 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
             out[start..]
                 .chunks_exact_mut(s as usize)
                 .for_each(|row| row.reverse());
+            continue;
+        }
+        let same_part = |u: &View| {
+            u.mirrored == v.mirrored
+                && u.rect
+                    .iter()
+                    .zip(&v.rect)
+                    .all(|(a, b)| (a - b).abs() < 1e-4)
+        };
+        if let Some((_, small)) = parts.iter().find(|(u, _)| same_part(u)) {
+            planes(small, p.input, v.robust, &mut out);
             continue;
         }
         let src = if v.mirrored {
@@ -176,13 +204,17 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
         let y = ((fy * bh).round() as u32).min(base.height() - h);
         let part = image::imageops::crop_imm(src, x, y, w, h).to_image();
         let small = image::imageops::resize(&part, s, s, FilterType::Triangle);
-        planes(&small, p.input, &mut out);
+        planes(&small, p.input, v.robust, &mut out);
+        if p.robust_views {
+            parts.push((*v, small));
+        }
     }
     out
 }
 
-/// Appends the input planes of a `size x size` picture.
-fn planes(rgb: &image::RgbImage, input: ImageInput, out: &mut Vec<f32>) {
+/// Appends the input planes of a `size x size` picture; `robust`: the luminance standardised
+/// by [`robust_spread`] instead of [`spread`].
+fn planes(rgb: &image::RgbImage, input: ImageInput, robust: bool, out: &mut Vec<f32>) {
     let n = (rgb.width() * rgb.height()) as usize;
     let px = |c: usize| rgb.pixels().map(move |p| p[c] as f32 / 255.0);
     let luma: Vec<f32> = rgb
@@ -200,7 +232,15 @@ fn planes(rgb: &image::RgbImage, input: ImageInput, out: &mut Vec<f32>) {
         }
         ImageInput::Luma | ImageInput::LumaChroma => {
             let (mean, std) = spread(&luma);
-            out.extend(luma.iter().map(|y| (y - mean) / std));
+            if robust {
+                let (median, mad) = robust_spread(&luma);
+                out.extend(
+                    luma.iter()
+                        .map(|y| ((y - median) / mad).clamp(-ROBUST_LIMIT, ROBUST_LIMIT)),
+                );
+            } else {
+                out.extend(luma.iter().map(|y| (y - mean) / std));
+            }
             if input == ImageInput::LumaChroma {
                 for c in [2, 0] {
                     let mut d: Vec<f32> = px(c).zip(&luma).map(|(v, y)| v - y).collect();
@@ -222,4 +262,23 @@ fn spread(v: &[f32]) -> (f32, f32) {
         .sqrt()
         .max(0.02);
     (mean, std)
+}
+
+/// Where a robustly standardised value is clipped: a caption's white or a turned copy's black
+/// corners lie many MADs out and would otherwise outweigh the picture.
+const ROBUST_LIMIT: f32 = 4.0;
+
+/// Median and 1.4826 x the median absolute deviation (at least 0.01): a bright caption over a
+/// dark picture, which sets the deviation of [`spread`], moves neither.
+fn robust_spread(v: &[f32]) -> (f32, f32) {
+    let median_of = |mut x: Vec<f32>| {
+        if x.is_empty() {
+            return 0.0;
+        }
+        let mid = x.len() / 2;
+        *x.select_nth_unstable_by(mid, f32::total_cmp).1
+    };
+    let median = median_of(v.to_vec());
+    let mad = median_of(v.iter().map(|x| (x - median).abs()).collect());
+    (median, (1.4826 * mad).max(0.01))
 }

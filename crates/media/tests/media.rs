@@ -381,6 +381,7 @@ fn stored_views_cover_the_picture_and_geometry_edits_keep_the_size() {
         .map(|&rect| View {
             rect,
             mirrored: false,
+            robust: false,
         })
         .collect();
     let t = image_views(&img, &p, &rects);
@@ -640,11 +641,13 @@ fn a_mirrored_view_is_its_partner_window_flipped() {
         let mirrored = View {
             rect,
             mirrored: true,
+            robust: false,
         };
         let alone = image_views(&img, &p, &[mirrored]);
         let partner = View {
             rect: [1.0 - rect[0] - rect[2], rect[1], rect[2], rect[3]],
             mirrored: false,
+            robust: false,
         };
         let both = image_views(&img, &p, &[partner, mirrored]);
         let flipped = &both[alone.len()..];
@@ -655,4 +658,81 @@ fn a_mirrored_view_is_its_partner_window_flipped() {
         let same = rms(&alone, &both[..alone.len()]);
         assert!(same > 0.1, "{rect:?}: {same}");
     }
+}
+
+#[test]
+fn a_robust_view_keeps_a_dark_picture_that_a_bright_caption_squashes() {
+    let p = ImageParams::default();
+    assert!(p.robust_views);
+    assert_eq!(p.stored_rects().len(), 2 * p.views().len());
+    // A dark picture, and the same with a white band across a tenth of its height.
+    let dark = brightness_contrast(
+        &load_image(&fixture("images/chelsea.webp")).unwrap(),
+        -0.3,
+        0.5,
+    );
+    let mut captioned = dark.to_rgb8();
+    let (w, h) = captioned.dimensions();
+    for y in (h * 45 / 100)..(h * 55 / 100) {
+        for x in 0..w {
+            captioned.put_pixel(x, y, image::Rgb([255, 255, 255]));
+        }
+    }
+    let captioned = DynamicImage::ImageRgb8(captioned);
+    // How far the input moves outside the band (rows of the 64 x 64 luminance plane).
+    let s = p.size as usize;
+    let outside = |v: &[f32]| -> Vec<f32> {
+        v.chunks_exact(s)
+            .enumerate()
+            .filter(|(row, _)| *row < s * 40 / 100 || *row >= s * 60 / 100)
+            .flat_map(|(_, r)| r.iter().copied())
+            .collect()
+    };
+    let moved = |view: View| {
+        rms(
+            &outside(&image_views(&dark, &p, &[view])),
+            &outside(&image_views(&captioned, &p, &[view])),
+        )
+    };
+    let (plain, robust) = (moved(View::WHOLE), moved(View::WHOLE.robust()));
+    // The band sets the deviation and squashes the rest; the MAD hardly moves.
+    assert!(robust < 0.5 * plain, "robust {robust}, plain {plain}");
+    // Old indexes keep one standardisation.
+    let old: ImageParams = serde_json::from_str(r#"{"size": 64, "input": "luma"}"#).unwrap();
+    assert!(!old.robust_views);
+    assert_eq!(old.stored_rects(), old.views());
+}
+
+#[test]
+fn a_view_standardised_both_ways_in_one_call_is_each_standardisation_alone() {
+    // The second standardisation reuses the part the first cut and resized: the inputs must be
+    // those of each view cut on its own, whatever comes before it in the call.
+    let img = load_image(&fixture("images/coffee.jpg")).unwrap();
+    let p = ImageParams::default();
+    let views: Vec<View> = [[0.0, 0.0, 1.0, 1.0], [0.15, 0.0, 0.85, 0.85]]
+        .into_iter()
+        .flat_map(|rect| {
+            let plain = View {
+                rect,
+                mirrored: false,
+                robust: false,
+            };
+            let mirrored = View {
+                mirrored: true,
+                ..plain
+            };
+            [plain, mirrored]
+        })
+        .collect();
+    let mut both = views.clone();
+    both.extend(views.iter().map(|v| v.robust()));
+    let together = image_views(&img, &p, &both);
+    let len = p.input_len();
+    for (i, v) in both.iter().enumerate() {
+        let alone = image_views(&img, &p, &[*v]);
+        let diff = rms(&together[i * len..(i + 1) * len], &alone);
+        assert!(diff < 1e-4, "{v:?}: rms difference {diff}");
+    }
+    // And the two standardisations differ.
+    assert!(rms(&together[..len], &together[4 * len..5 * len]) > 0.01);
 }

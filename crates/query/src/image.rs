@@ -39,7 +39,8 @@ const TIED_DEPTH: usize = 8;
 
 /// What the whole query picture found, as it is and mirrored: enough for the distance rules.
 pub(crate) struct WholeProbe {
-    /// The two wholes' codes.
+    /// The wholes' codes (as it is and mirrored, once per standardisation the index stores:
+    /// [`Matcher::whole_views`]).
     codes: Vec<f32>,
     /// Their neighbours, each list deep enough for the ratio test.
     lists: Vec<Vec<Neighbour>>,
@@ -171,14 +172,8 @@ impl Matcher<'_> {
         cfg: &QueryConfig,
         spare: bool,
     ) -> Result<WholeProbe> {
-        let enc = self
-            .index()
-            .encode_views(scaled, &[View::WHOLE, View::MIRRORED])?;
-        let extra = if spare {
-            self.index().features().image.views().len()
-        } else {
-            0
-        };
+        let enc = self.index().encode_views(scaled, &self.whole_views())?;
+        let extra = if spare { self.stored_per_picture() } else { 0 };
         let lists = self
             .store()
             .search_batch(&enc.codes, self.views_for(cfg.top.max(RATIO_RANK)) + extra)?;
@@ -203,15 +198,6 @@ impl Matcher<'_> {
     ) -> Result<PictureProbe> {
         let queried = self.index().query_views();
         let n = queried.len();
-        // The windows (every view but the whole), as they are and mirrored.
-        let mut windows = queried[1..].to_vec();
-        windows.extend(queried[1..].iter().map(|v| View {
-            rect: v.rect,
-            mirrored: true,
-        }));
-        let mut codes = self.index().encode_views(scaled, &windows)?.codes;
-        // Turned: the query's views once more for each turn, cut from the picture turned
-        // back (scaled down first, as the views are; the corners that come in are black).
         let side = 4 * self.index().features().image.size;
         let thumbnail;
         let small = if img.width() > side || img.height() > side {
@@ -220,21 +206,70 @@ impl Matcher<'_> {
         } else {
             img
         };
+        let image = &self.index().features().image;
+        let count = image.standardisations();
+        // Each view once per standardisation the index stores (plain first).
+        let standardised = |views: &[View]| -> Vec<View> {
+            [false, true]
+                .into_iter()
+                .take(count)
+                .flat_map(|robust| {
+                    views
+                        .iter()
+                        .map(move |v| if robust { v.robust() } else { *v })
+                })
+                .collect()
+        };
+        // The windows (every view but the whole), as they are and mirrored.
+        let mut windows = queried[1..].to_vec();
+        windows.extend(queried[1..].iter().map(|v| View {
+            mirrored: true,
+            ..*v
+        }));
+        // Per source picture, all standardisations in one call (a part is cut once): the
+        // windows from `scaled`, then the query's views once more for each turn, cut from the
+        // picture turned back (scaled down first, as the views are; the corners that come in
+        // are black).
+        let mut by_source = vec![
+            self.index()
+                .encode_views(scaled, &standardised(&windows))?
+                .codes,
+        ];
         for &degrees in QUERY_TURNS {
             let turned = rotate(small, degrees);
-            codes.extend(self.index().encode_views(&turned, &queried)?.codes);
+            by_source.push(
+                self.index()
+                    .encode_views(&turned, &standardised(&queried))?
+                    .codes,
+            );
+        }
+        let mut codes = Vec::new();
+        for standardisation in 0..count {
+            for source in &by_source {
+                let per = source.len() / count;
+                codes
+                    .extend_from_slice(&source[standardisation * per..(standardisation + 1) * per]);
+            }
         }
         // In view order, orientation by orientation (as they are, mirrored, then each turn:
-        // `n` views each), the wholes as they are and mirrored (view 0 of the first two)
-        // taken from `wholes`.
+        // `n` views each), once per standardisation; the wholes as they are and mirrored
+        // (view 0 of the first two orientations of each standardisation) taken from `wholes`.
         let k = if spare { 3 } else { 1 } * VIEW_NEIGHBOURS;
         let mut lists = self.store().search_batch(&codes, k)?;
         self.deepen_tied(&codes, &mut lists, k)?;
         let mut found = lists.into_iter();
-        let per_view = (0..n * (2 + QUERY_TURNS.len()))
-            .map(|i| match wholes.lists.get(i / n).filter(|_| i % n == 0) {
-                Some(list) => Some(list.iter().take(k).cloned().collect()),
-                None => found.next(),
+        let per_standardisation = 2 + QUERY_TURNS.len();
+        let per_view = (0..n * per_standardisation * image.standardisations())
+            .map(|i| {
+                let (standardisation, orientation) =
+                    (i / n / per_standardisation, i / n % per_standardisation);
+                let whole = (i % n == 0 && orientation < 2)
+                    .then(|| wholes.lists.get(2 * standardisation + orientation))
+                    .flatten();
+                match whole {
+                    Some(list) => Some(list.iter().take(k).cloned().collect()),
+                    None => found.next(),
+                }
             })
             .map(Option::unwrap_or_default)
             .collect();
@@ -242,7 +277,7 @@ impl Matcher<'_> {
             wholes,
             per_view,
             queried: queried.iter().map(|v| v.rect).collect(),
-            stored: self.index().features().image.views(),
+            stored: image.stored_rects(),
         })
     }
 
@@ -307,7 +342,7 @@ impl Matcher<'_> {
                 Some(d) => Some(d),
                 None => {
                     let (_, vectors) = self.store().signatures(id)?;
-                    let dim = probe.wholes.codes.len() / 2;
+                    let dim = self.index().latent_dim();
                     Some(nearest_distance(&probe.wholes.codes, &vectors, dim))
                 }
             };
@@ -344,7 +379,22 @@ impl Matcher<'_> {
     /// Neighbours to look up per query signature so that `top` distinct pictures come back
     /// even when every view of the nearest ones is among them.
     fn views_for(&self, top: usize) -> usize {
-        top.max(1) * self.index().features().image.views().len()
+        top.max(1) * self.stored_per_picture()
+    }
+
+    /// Signatures stored per picture: every view, once per standardisation.
+    fn stored_per_picture(&self) -> usize {
+        self.index().features().image.stored_rects().len()
+    }
+
+    /// The whole query picture as it is and mirrored, once per standardisation the index
+    /// stores (in that order: [`PictureProbe`]'s wholes).
+    fn whole_views(&self) -> Vec<View> {
+        let mut wholes = vec![View::WHOLE, View::MIRRORED];
+        if self.index().features().image.robust_views {
+            wholes.extend([View::WHOLE.robust(), View::MIRRORED.robust()]);
+        }
+        wholes
     }
 
     /// The answer by distance alone: pictures `ranked` nearest first (as [`nearest_pictures`]
