@@ -148,22 +148,18 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
     let (bw, bh) = (base.width() as f32, base.height() as f32);
     let len = p.input_len();
     let mut out = Vec::with_capacity(views.len() * len);
-    // Each cut and resized part, by rectangle and side: the same part standardised the other
-    // way is not resized again.
+    // Each part cut and resized so far, kept when some view is standardised robustly: the same
+    // part standardised the other way is not cut and resized again.
+    let reuse = views.iter().any(|v| v.robust);
     let mut parts: Vec<(View, image::RgbImage)> = Vec::new();
     for (i, v) in views.iter().enumerate() {
         // A mirrored view whose mirror-image window was already cut is that window's input
         // flipped: no second resize.
         let partner = [1.0 - v.rect[0] - v.rect[2], v.rect[1], v.rect[2], v.rect[3]];
         let done = v.mirrored.then(|| {
-            views[..i].iter().position(|u| {
-                !u.mirrored
-                    && u.robust == v.robust
-                    && u.rect
-                        .iter()
-                        .zip(&partner)
-                        .all(|(a, b)| (a - b).abs() < 1e-4)
-            })
+            views[..i]
+                .iter()
+                .position(|u| !u.mirrored && u.robust == v.robust && same_rect(&u.rect, &partner))
         });
         if let Some(Some(j)) = done {
             let start = out.len();
@@ -173,13 +169,7 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
                 .for_each(|row| row.reverse());
             continue;
         }
-        let same_part = |u: &View| {
-            u.mirrored == v.mirrored
-                && u.rect
-                    .iter()
-                    .zip(&v.rect)
-                    .all(|(a, b)| (a - b).abs() < 1e-4)
-        };
+        let same_part = |u: &View| u.mirrored == v.mirrored && same_rect(&u.rect, &v.rect);
         if let Some((_, small)) = parts.iter().find(|(u, _)| same_part(u)) {
             planes(small, p.input, v.robust, &mut out);
             continue;
@@ -205,11 +195,17 @@ pub fn image_views(img: &DynamicImage, p: &ImageParams, views: &[View]) -> Vec<f
         let part = image::imageops::crop_imm(src, x, y, w, h).to_image();
         let small = image::imageops::resize(&part, s, s, FilterType::Triangle);
         planes(&small, p.input, v.robust, &mut out);
-        if p.robust_views {
+        if reuse {
             parts.push((*v, small));
         }
     }
     out
+}
+
+/// Two view rectangles that are the same (within 1e-4 of a side: a fortieth of a pixel of the
+/// 256 px picture views are cut from).
+fn same_rect(a: &[f32; 4], b: &[f32; 4]) -> bool {
+    a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-4)
 }
 
 /// Appends the input planes of a `size x size` picture; `robust`: the luminance standardised
