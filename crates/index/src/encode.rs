@@ -190,12 +190,8 @@ impl Index {
     /// when the index stores views twice ([`latentid_media::ImageParams::robust_views`]). A
     /// stored signature's offset is its view's index here.
     pub fn stored_views(&self) -> Vec<View> {
-        let once = unmirrored(self.features().image.views());
-        let mut views = once.clone();
-        if self.features().image.robust_views {
-            views.extend(once.into_iter().map(View::robust));
-        }
-        views
+        let image = &self.features().image;
+        image.standardised(&unmirrored(image.views()))
     }
 
     /// The views a picture query is cut into (as they are; a query adds their mirror

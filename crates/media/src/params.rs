@@ -210,6 +210,16 @@ impl ImageParams {
         }
     }
 
+    /// `views` once per standardisation: as they are, then (with [`Self::robust_views`]) all of
+    /// them again standardised robustly, the order of the stored signatures' offsets.
+    pub fn standardised(&self, views: &[crate::View]) -> Vec<crate::View> {
+        let mut out = views.to_vec();
+        if self.robust_views {
+            out.extend(views.iter().map(|v| v.robust()));
+        }
+        out
+    }
+
     /// The rectangle of every stored signature, by its offset in the store: [`Self::views`]
     /// once per standardisation (mean and deviation first).
     pub fn stored_rects(&self) -> Vec<[f32; 4]> {

@@ -208,18 +208,6 @@ impl Matcher<'_> {
         };
         let image = &self.index().features().image;
         let count = image.standardisations();
-        // Each view once per standardisation the index stores (plain first).
-        let standardised = |views: &[View]| -> Vec<View> {
-            [false, true]
-                .into_iter()
-                .take(count)
-                .flat_map(|robust| {
-                    views
-                        .iter()
-                        .map(move |v| if robust { v.robust() } else { *v })
-                })
-                .collect()
-        };
         // The windows (every view but the whole), as they are and mirrored.
         let mut windows = queried[1..].to_vec();
         windows.extend(queried[1..].iter().map(|v| View {
@@ -232,14 +220,14 @@ impl Matcher<'_> {
         // are black).
         let mut by_source = vec![
             self.index()
-                .encode_views(scaled, &standardised(&windows))?
+                .encode_views(scaled, &image.standardised(&windows))?
                 .codes,
         ];
         for &degrees in QUERY_TURNS {
             let turned = rotate(small, degrees);
             by_source.push(
                 self.index()
-                    .encode_views(&turned, &standardised(&queried))?
+                    .encode_views(&turned, &image.standardised(&queried))?
                     .codes,
             );
         }
@@ -259,7 +247,7 @@ impl Matcher<'_> {
         self.deepen_tied(&codes, &mut lists, k)?;
         let mut found = lists.into_iter();
         let per_standardisation = 2 + QUERY_TURNS.len();
-        let per_view = (0..n * per_standardisation * image.standardisations())
+        let per_view = (0..n * per_standardisation * count)
             .map(|i| {
                 let (standardisation, orientation) =
                     (i / n / per_standardisation, i / n % per_standardisation);
@@ -390,11 +378,10 @@ impl Matcher<'_> {
     /// The whole query picture as it is and mirrored, once per standardisation the index
     /// stores (in that order: [`PictureProbe`]'s wholes).
     fn whole_views(&self) -> Vec<View> {
-        let mut wholes = vec![View::WHOLE, View::MIRRORED];
-        if self.index().features().image.robust_views {
-            wholes.extend([View::WHOLE.robust(), View::MIRRORED.robust()]);
-        }
-        wholes
+        self.index()
+            .features()
+            .image
+            .standardised(&[View::WHOLE, View::MIRRORED])
     }
 
     /// The answer by distance alone: pictures `ranked` nearest first (as [`nearest_pictures`]
