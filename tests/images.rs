@@ -57,7 +57,8 @@ fn an_altered_copy_finds_its_original() {
     // Named by one of the calibrated rules: it is the nearest picture to the whole query,
     // within the calibrated distance or the calibrated share of the distance to the picture
     // ranked third (then no view is cut, and the answer carries no vote), or its views agree
-    // on it (the view vote).
+    // on it (the view vote), or neither named one and its sketch is the likest of the first
+    // candidates' and alike enough (the likeness check).
     let calib = latentid(&index, &["stats", "--json"]).json()["calibration"].clone();
     let limit = calib["distance"].as_f64().unwrap();
     let ratio = calib["distance_ratio"].as_f64().unwrap();
@@ -74,14 +75,17 @@ fn an_altered_copy_finds_its_original() {
     distances.sort_by(f64::total_cmp);
     assert_eq!(d, distances[0], "the original is not the nearest\n{r:#}");
     let by_distance = d <= limit || d <= ratio * distances[2];
+    let min_likeness = calib["likeness"].as_f64().unwrap();
+    assert!((0.5..1.0).contains(&min_likeness), "{calib:#}");
+    let likeness = m["likeness"].as_f64();
     let named_by = match votes {
         None => by_distance,
-        Some(v) => v >= min_votes,
+        Some(v) => v >= min_votes || by_distance || likeness.is_some_and(|l| l >= min_likeness),
     };
     assert!(
         named_by,
-        "votes {votes:?} under the calibrated {min_votes}, or distance {d} beyond the \
-         calibrated {limit} and {ratio} x {}\n{r:#}",
+        "votes {votes:?} under the calibrated {min_votes}, distance {d} beyond the calibrated \
+         {limit} and {ratio} x {}, likeness {likeness:?} under {min_likeness}\n{r:#}",
         distances[2]
     );
     assert!(m.get("offset_s").is_none(), "images have no offset\n{r:#}");
@@ -143,6 +147,15 @@ fn greyscale_mirrored_cropped_and_turned_copies_are_named_as_their_original() {
             original,
         );
     }
+    // Darkened by a quarter of the range at 60% of the contrast (the dark parts clip to
+    // black): the likeness check carries what the signatures leave short.
+    named_as(
+        tmp.path(),
+        &index,
+        "darkened",
+        &augment::brightness_contrast(&img, -0.25, 0.6),
+        original,
+    );
     // A colourful picture too: greyscale moves it further than the grey-blue astronaut.
     let chelsea = load_image(&fixtures().join("images").join("chelsea.webp")).unwrap();
     named_as(

@@ -4,7 +4,7 @@ use anyhow::Result;
 use latentid_index::{Calibration, RATIO_RANK};
 use latentid_ingest::{ingest, IngestConfig, IngestReport};
 use latentid_model::EncoderKind;
-use latentid_query::{calibrate_if_needed, CalibrationConfig};
+use latentid_query::{calibrate_if_needed, CalibrationConfig, LIKENESS_CANDIDATES};
 use latentid_store::ItemKind;
 use serde::Serialize;
 
@@ -141,7 +141,7 @@ pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
             }
         ),
         ItemKind::Image => println!(
-            "calibration: a match must {}{}; {} altered copies {:.0}% found, {} strangers (their own picture left out) {:.0}% named{}",
+            "calibration: a match must {}{}{}; {} altered copies {:.0}% found, {} strangers (their own picture left out) {:.0}% named{}",
             match c.picture_votes() {
                 Some(v) => format!("have {:.0}% of the views agreeing on it, or be ", v * 100.0),
                 None => "be ".into(),
@@ -152,6 +152,12 @@ pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
                     c.distance
                 ),
                 None => format!("within distance {:.3}", c.distance),
+            },
+            match c.likeness {
+                Some(l) => format!(
+                    ", or be among the first {LIKENESS_CANDIDATES} candidates and look {l:.2} alike (sketches)"
+                ),
+                None => String::new(),
             },
             c.positives,
             c.positive_recall * 100.0,

@@ -34,6 +34,11 @@ pub struct Calibration {
     /// few pictures to measure it (the distance rules decide alone).
     #[serde(default)]
     pub view_votes: Option<f32>,
+    /// Images: a picture the signatures found among a query's first candidates is named when
+    /// its sketch's likeness to the query's reaches this (`latentid_media::likeness`).
+    /// `None`: calibrated before the likeness check, or too few pictures to measure it.
+    #[serde(default)]
+    pub likeness: Option<f32>,
     /// Probes it was measured on, and how they fared at the chosen threshold.
     pub positives: usize,
     pub negatives: usize,
@@ -69,8 +74,9 @@ pub const VOTE_RULE: u32 = 2;
 /// orientations of the query and its threshold is the strangers' quantile without margin
 /// (picture calibrations were stamped with the audio rule's 1 before). 3: pictures stored
 /// more than once (twins, at one distance) count once in the view vote and the ratio test,
-/// and a copy's twin found first counts as found.
-pub const PICTURE_RULE: u32 = 3;
+/// and a copy's twin found first counts as found. 4: the likeness check
+/// ([`Calibration::likeness`]).
+pub const PICTURE_RULE: u32 = 4;
 
 /// The rule a calibration of an index of `kind` is measured under today.
 pub fn rule_for(kind: ItemKind) -> u32 {
@@ -99,6 +105,7 @@ impl Default for Calibration {
             distance: 1.0,
             distance_ratio: None,
             view_votes: None,
+            likeness: None,
             positives: 0,
             negatives: 0,
             positive_recall: f32::NAN,

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use latentid_media::{
-    contain, decode_audio, decode_audio_frames, image_views, load_image, Audio, DynamicImage,
-    MediaError, Patch, PatchCutter, Tags, View,
+    contain, decode_audio, decode_audio_frames, image_views, load_image, sketch, Audio,
+    DynamicImage, MediaError, Patch, PatchCutter, Tags, View,
 };
 use latentid_model::{Encoded, Model, ModelError};
-use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem, Reconstruction, StoreError};
+use latentid_store::{AddOutcome, ItemId, ItemKind, NewItem, Reconstruction, Sketch, StoreError};
 
 use crate::reconstruction::summarise;
 use crate::{FileError, Index, Result};
@@ -56,6 +56,8 @@ pub struct EncodedFile {
     pub size: Option<(u32, u32)>,
     /// Audio: title, artist and album from the file's tags.
     pub tags: Tags,
+    /// Pictures: the sketch a query's likeness check compares ([`sketch`]).
+    pub sketch: Option<Vec<u8>>,
 }
 
 impl EncodedFile {
@@ -170,6 +172,7 @@ impl Index {
             duration_s: Some(info.duration_s()),
             size: None,
             tags: info.tags,
+            sketch: None,
         })
     }
 
@@ -248,6 +251,7 @@ impl Index {
                     duration_s: None,
                     size: Some((img.width(), img.height())),
                     tags: Tags::default(),
+                    sketch: Some(sketch(&img)),
                 })
             }
         })
@@ -277,6 +281,7 @@ impl Index {
             title: enc.tags.title.clone(),
             artist: enc.tags.artist.clone(),
             album: enc.tags.album.clone(),
+            sketch: enc.sketch.clone().map(Sketch),
         };
         let outcome = self
             .store()

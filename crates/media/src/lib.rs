@@ -26,6 +26,7 @@ mod kind;
 mod mel;
 mod params;
 mod resample;
+mod sketch;
 mod tags;
 
 pub use decode::{
@@ -44,4 +45,5 @@ pub use params::{
     AudioParams, FeatureParams, ImageInput, ImageParams, ImageRegions, CHROMA_WEIGHT,
 };
 pub use resample::resample;
+pub use sketch::{likeness, sketch, turned_sketches, SKETCH_SIDE};
 pub use tags::Tags;

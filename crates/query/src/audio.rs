@@ -174,6 +174,7 @@ impl Matcher<'_> {
                 agreement: Some(agreement(i)),
                 evidence: Some(evidence),
                 distance: None,
+                likeness: None,
             });
         }
         let matched = candidates

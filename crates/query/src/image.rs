@@ -8,6 +8,12 @@
 //!   its distance is a small enough share of the [`RATIO_RANK`]-th nearest picture's (a ratio
 //!   test), or is very near — a backstop for copies whose views agree too little.
 //!
+//! - the likeness check: among the first [`LIKENESS_CANDIDATES`] pictures these found, the one
+//!   whose stored sketch is likest the query's ([`latentid_media::likeness`]: gradients of a
+//!   32 x 32 luminance sketch, as it is, mirrored or turned a little) when it is alike enough —
+//!   carries copies whose colours, compression or noise moved their signatures, but not their
+//!   picture, out of reach of the other two.
+//!
 //! Each threshold is calibrated per library (`calibrate`): a distance alone is not comparable
 //! across pictures (featureless pictures all sit close together, while a cropped photo sits
 //! far from its original), and neither is a raw count of agreeing views.
@@ -22,7 +28,7 @@ use std::time::Instant;
 
 use latentid_index::{summarise, RATIO_RANK};
 use latentid_media::augment::rotate;
-use latentid_media::{view_source, DynamicImage, View};
+use latentid_media::{likeness, turned_sketches, view_source, DynamicImage, View};
 use latentid_store::{Item, ItemId, Neighbour};
 
 use crate::view_vote::{tied_throughout, ties, view_votes, VIEW_NEIGHBOURS};
@@ -32,6 +38,13 @@ use crate::{Candidate, Matcher, QueryConfig, QueryResult, Result};
 /// finds its original as it is, and these take over beyond (benches/RESULTS.md, "Turned
 /// queries").
 const QUERY_TURNS: &[f32] = &[-8.0, 8.0];
+
+/// Turns (degrees) the query's sketch is also taken at for the likeness check, besides as it
+/// is: a copy turned a few degrees keeps its gradients in place only when turned back.
+const SKETCH_TURNS: &[f32] = &[-5.0, 5.0];
+
+/// The pictures, in answer order, whose sketches the likeness check compares with the query's.
+pub const LIKENESS_CANDIDATES: usize = 5;
 
 /// How much deeper a view is looked up again when twins fill its neighbours
 /// ([`Matcher::deepen_tied`]).
@@ -80,6 +93,8 @@ pub(crate) struct PictureProbe {
     /// The query's views' rectangles (one orientation), and the stored views'.
     queried: Vec<[f32; 4]>,
     stored: Vec<[f32; 4]>,
+    /// The query's sketches: as it is, then turned by each of [`SKETCH_TURNS`].
+    sketches: Vec<Vec<u8>>,
 }
 
 /// The pictures a probe points at, as if `exclude` were not stored: by distance of their
@@ -95,6 +110,16 @@ impl PictureProbe {
             nearest: self.wholes.nearest(exclude),
             votes: view_votes(&self.per_view, &self.queried, &self.stored, exclude),
         }
+    }
+
+    /// How alike a stored picture's sketch is to the query's (the best of its sketches);
+    /// `None` for a picture stored without one.
+    fn likeness(&self, item: &Item) -> Option<f32> {
+        let stored = &item.sketch.as_ref()?.0;
+        self.sketches
+            .iter()
+            .filter_map(|q| likeness(q, stored))
+            .reduce(f32::max)
     }
 }
 
@@ -113,7 +138,7 @@ impl Found {
     }
 
     /// The pictures in answer order: by view vote, then those only the distance found.
-    fn ranked(&self) -> Vec<ItemId> {
+    pub(crate) fn ranked(&self) -> Vec<ItemId> {
         let mut out: Vec<ItemId> = self.votes.iter().map(|(id, _)| *id).collect();
         for (id, _) in &self.nearest {
             if !out.contains(id) {
@@ -261,11 +286,13 @@ impl Matcher<'_> {
             })
             .map(Option::unwrap_or_default)
             .collect();
+        let sketches = turned_sketches(small, SKETCH_TURNS);
         Ok(PictureProbe {
             wholes,
             per_view,
             queried: queried.iter().map(|v| v.rect).collect(),
             stored: image.stored_rects(),
+            sketches,
         })
     }
 
@@ -291,9 +318,36 @@ impl Matcher<'_> {
         Ok(())
     }
 
+    /// How alike the sketches of the first [`LIKENESS_CANDIDATES`] of `ranked` are to the
+    /// query's, in that order (pictures stored without a sketch left out).
+    fn likenesses(&self, probe: &PictureProbe, ranked: &[ItemId]) -> Result<Vec<(ItemId, f32)>> {
+        let mut out = Vec::new();
+        for &id in ranked.iter().take(LIKENESS_CANDIDATES) {
+            if let Some(l) = self
+                .store()
+                .item(id)?
+                .and_then(|item| probe.likeness(&item))
+            {
+                out.push((id, l));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The picture among the first [`LIKENESS_CANDIDATES`] of `ranked` whose sketch is likest
+    /// the query's (the earlier of equals), and its likeness; `None` when none has a sketch.
+    pub(crate) fn likest(
+        &self,
+        probe: &PictureProbe,
+        ranked: &[ItemId],
+    ) -> Result<Option<(ItemId, f32)>> {
+        Ok(likest(&self.likenesses(probe, ranked)?))
+    }
+
     /// The answer to a picture query from what it found: candidates in vote order; the
     /// first named when its vote clears the calibrated score, or else the nearest picture
-    /// when its distance passes [`Decision::accepts`] (then it comes first).
+    /// when its distance passes [`Decision::accepts`], or else the likest of the first
+    /// candidates when its likeness clears the calibrated one (the named comes first).
     fn decide_image(&self, probe: &PictureProbe, cfg: &QueryConfig) -> Result<QueryResult> {
         let found = &probe.found(None);
         let calib = self.index().calibration();
@@ -311,8 +365,18 @@ impl Matcher<'_> {
             .first()
             .filter(|(_, d)| decision.accepts(*d))
             .map(|(id, _)| *id);
-        let named = voted.or(near);
         let mut order = found.ranked();
+        // Neither rule named one: the likest of the first candidates, when alike enough.
+        let min_likeness = calib.likeness.filter(|_| cfg.max_distance.is_none());
+        let likenesses = match min_likeness {
+            Some(_) if voted.or(near).is_none() => self.likenesses(probe, &order)?,
+            _ => Vec::new(),
+        };
+        let liked = likest(&likenesses)
+            .zip(min_likeness)
+            .filter(|&((_, l), bar)| l >= bar)
+            .map(|((id, _), _)| id);
+        let named = voted.or(near).or(liked);
         if let Some(id) = named {
             order.retain(|&i| i != id);
             order.insert(0, id);
@@ -337,12 +401,18 @@ impl Matcher<'_> {
             let score = found.score(id);
             let by_votes = min_score.map_or(0.0, |m| score / (score + m));
             let by_distance = distance.map_or(0.0, |d| decision.confidence(d));
-            candidates.push(picture_candidate(
+            let likeness = likenesses.iter().find(|(i, _)| *i == id).map(|&(_, l)| l);
+            let by_likeness = likeness
+                .zip(min_likeness)
+                .map_or(0.0, |(l, bar)| l.max(0.0) / (l.max(0.0) + bar));
+            let mut candidate = picture_candidate(
                 item,
-                by_votes.max(by_distance),
+                by_votes.max(by_distance).max(by_likeness),
                 Some(score),
                 distance,
-            ));
+            );
+            candidate.likeness = likeness;
+            candidates.push(candidate);
         }
         let matched = candidates.first().filter(|c| Some(c.id) == named).cloned();
         Ok(picture_result(matched, candidates))
@@ -419,6 +489,14 @@ impl Matcher<'_> {
     }
 }
 
+/// The likest of pictures' likenesses (the earlier of equals).
+fn likest(likenesses: &[(ItemId, f32)]) -> Option<(ItemId, f32)> {
+    likenesses
+        .iter()
+        .copied()
+        .reduce(|best, next| if next.1 > best.1 { next } else { best })
+}
+
 /// The distance between the nearest of `queries` and the nearest of `stored` (codes of
 /// `dim` values, concatenated).
 fn nearest_distance(queries: &[f32], stored: &[f32], dim: usize) -> f32 {
@@ -467,6 +545,7 @@ fn picture_candidate(
         agreement: votes,
         evidence: None,
         distance,
+        likeness: None,
     }
 }
 

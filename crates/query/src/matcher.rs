@@ -63,6 +63,10 @@ pub struct Candidate {
     /// Images: Euclidean distance between the signatures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<f32>,
+    /// Images: how alike its sketch is to the query's (-1..1; `latentid_media::likeness`),
+    /// measured for the first candidates when neither the view vote nor the distance named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub likeness: Option<f32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

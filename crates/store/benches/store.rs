@@ -166,6 +166,7 @@ fn new_item(i: usize) -> NewItem {
         title: None,
         artist: None,
         album: None,
+        sketch: None,
     }
 }
 

@@ -82,6 +82,8 @@ pub struct NewItem {
     pub title: Option<String>,
     pub artist: Option<String>,
     pub album: Option<String>,
+    /// Pictures: the sketch a query's likeness check compares (`latentid_media::sketch`).
+    pub sketch: Option<Sketch>,
 }
 
 impl NewItem {
@@ -105,6 +107,7 @@ impl NewItem {
                 .map_or(0, |d| d.as_secs()),
             signatures,
             reconstruction: None,
+            sketch: self.sketch,
         }
     }
 }
@@ -137,6 +140,37 @@ pub struct Item {
     /// field, or whose signatures a new model dropped).
     #[serde(default)]
     pub reconstruction: Option<Reconstruction>,
+    /// Pictures: a small luminance sketch of the whole, which a query's likeness check
+    /// compares with its own; absent in items stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sketch: Option<Sketch>,
+}
+
+/// A picture's sketch: its luminance shrunk to a few dozen pixels a side, row by row
+/// (`latentid_media::sketch`). Written as hex in stored records and `--json` output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sketch(pub Vec<u8>);
+
+impl Serialize for Sketch {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut text = String::with_capacity(2 * self.0.len());
+        for b in &self.0 {
+            text.push_str(&format!("{b:02x}"));
+        }
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sketch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        (0..text.len() / 2)
+            .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()
+            .filter(|_| text.len() % 2 == 0)
+            .map(Sketch)
+            .ok_or_else(|| serde::de::Error::custom("a stored sketch is damaged"))
+    }
 }
 
 /// How well the index's model reconstructs an item: what `latentid outliers` ranks by. An

@@ -8,10 +8,12 @@
 //! like this library, meets. The threshold keeps all but `1 - negative_quantile` of the
 //! negatives out, with `margin`; how many positives it names is reported beside it.
 //!
-//! Three thresholds are measured this way, as a query applies them (named by any): the view
+//! Four thresholds are measured this way, as a query applies them (named by any): the view
 //! vote's score ([`crate::view_vote`]), a ratio (the nearest picture's distance as a share of
-//! the [`RATIO_RANK`](latentid_index::RATIO_RANK)-th nearest's), and a plain distance. The
-//! vote carries turned, recoloured, captioned and noisy copies, the ratio crops; the distance
+//! the [`RATIO_RANK`](latentid_index::RATIO_RANK)-th nearest's), a plain distance, and the
+//! likeness of the likest of the first candidates' sketches to the query's. The vote carries
+//! turned, recoloured, captioned and noisy copies, the ratio crops, the likeness copies whose
+//! colours or noise moved their signatures too far for the other two; the distance
 //! alone would be useless as the rule: a few featureless pictures (gradients, blank pages,
 //! smooth wallpapers) sit almost on top of each other, and their probes alone keep it so
 //! tight that most cropped or turned photos fail it (benches/RESULTS.md, pictures). It still
@@ -37,6 +39,11 @@ const COPIES: usize = 4;
 /// Side the probed pictures are scaled to before they are altered: the encoder sees the
 /// picture at 64 px, and the index cuts its views from 256 px (`image_views`).
 const PROBE_SIDE: u32 = 256;
+
+/// The lowest likeness a calibration may set: a gradient correlation of 0.5 between two
+/// sketches is more than a picture from elsewhere reached with any of its first candidates
+/// on the image benchmark (benches/RESULTS.md, "The likeness check").
+const MIN_LIKENESS: f32 = 0.5;
 
 /// A stored picture nearer than this share of the next other picture's distance is a twin
 /// of the probed picture (the same picture stored twice), not a stranger to it.
@@ -78,10 +85,13 @@ pub(super) fn measure(
                 let found = probe.found(None);
                 let own = found.nearest.iter().find(|(id, _)| *id == item.id);
                 own_distance.push(own.map_or(f32::INFINITY, |(_, d)| *d));
-                positives.push(Probe::of(&found, Some(item.id)));
+                let likest = matcher.likest(&probe, &found.ranked())?;
+                positives.push(Probe::of(&found, Some(item.id)).liking(likest, Some(item.id)));
             }
             // The probe's own picture left out: what a stranger like it meets.
-            neg.push(Probe::of(&probe.found(Some(item.id)), None));
+            let found = probe.found(Some(item.id));
+            let likest = matcher.likest(&probe, &found.ranked())?;
+            neg.push(Probe::of(&found, None).liking(likest, None));
         }
         let others = matcher.similar(item.id, &qcfg)?.candidates;
         let at = |i: usize| {
@@ -144,10 +154,22 @@ pub(super) fn measure(
     let min_score = quantile(kept.iter().map(|s| -s.score), cfg.negative_quantile)
         .map_or(0.0, |s| (-s).min(1.0));
     calib.view_votes = Some(min_score);
+    // The likeness, as the vote, without margin; its look-alike pairs set aside by the picture
+    // they found alike; never below a floor (a small library's strangers may all be unlike).
+    let min_likeness = quantile(
+        strangers
+            .iter()
+            .filter(|(id, s)| !s.liked.is_some_and(|f| variants.contains(&pair(*id, f))))
+            .map(|(_, s)| -s.likeness),
+        cfg.negative_quantile,
+    )
+    .map(|l| (-l).max(MIN_LIKENESS));
+    calib.likeness = min_likeness;
     let named = |p: &Probe| {
         p.distance <= calib.distance
             || p.ratio <= ratio_max
             || (min_score > 0.0 && p.score >= min_score)
+            || min_likeness.is_some_and(|l| p.likeness >= l)
     };
     calib.positives = positives.len();
     calib.negatives = kept.len();
@@ -209,6 +231,10 @@ struct Probe {
     score: f32,
     /// The best-voted picture (a stranger's: which picture its score is for).
     voted: Option<ItemId>,
+    /// The likeness of the likest of the first candidates' sketches (a copy's: its own
+    /// picture's, when that is the likest; -1 when none), and which picture that is.
+    likeness: f32,
+    liked: Option<ItemId>,
 }
 
 impl Probe {
@@ -237,6 +263,26 @@ impl Probe {
             ratio,
             score,
             voted: found.votes.first().map(|&(id, _)| id),
+            likeness: -1.0,
+            liked: None,
+        }
+    }
+
+    /// The probe with what the likeness check found (`likest`, by [`Matcher::likest`]): a
+    /// stranger's (`own: None`) likest picture, or a copy's own picture when it is the likest.
+    fn liking(self, likest: Option<(ItemId, f32)>, own: Option<ItemId>) -> Self {
+        match (likest, own) {
+            (Some((id, l)), None) => Self {
+                likeness: l,
+                liked: Some(id),
+                ..self
+            },
+            (Some((id, l)), Some(o)) if id == o => Self {
+                likeness: l,
+                liked: Some(id),
+                ..self
+            },
+            _ => self,
         }
     }
 }

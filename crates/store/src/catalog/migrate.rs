@@ -90,6 +90,7 @@ pub(super) fn from_v1(catalog: &Catalog) -> crate::Result<()> {
                 artist: None,
                 album: None,
                 reconstruction: None,
+                sketch: None,
             },
             first_sig: old.first_sig,
         })?;

@@ -30,6 +30,7 @@ pub fn item(hash: &str) -> NewItem {
         title: None,
         artist: None,
         album: None,
+        sketch: None,
     }
 }
 

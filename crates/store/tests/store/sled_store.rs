@@ -86,16 +86,28 @@ fn an_index_survives_closing_and_answers_the_same() {
         worst: 0.9,
         worst_offset: 48,
     };
+    // A picture's sketch comes back byte for byte, every value a byte can hold.
+    let sketch = Sketch((0..=255u8).chain(0..=255).collect());
     let before = {
         let store = filled(dir.path(), 50, 8, 16);
         store.set_reconstruction(3, Some(recon)).unwrap();
+        let picture = NewItem {
+            sketch: Some(sketch.clone()),
+            ..item("picture")
+        };
+        store
+            .add_item(picture, &[0], &vectors_for("picture", 1, 16))
+            .unwrap();
         store.flush().unwrap();
         store.search(&q, 5).unwrap()
     };
     let store = SledStore::open(dir.path()).unwrap();
     assert_eq!(store.search(&q, 5).unwrap(), before);
-    assert_eq!(store.items().unwrap().len(), 50);
+    assert_eq!(store.items().unwrap().len(), 51);
     assert_eq!(store.item(3).unwrap().unwrap().reconstruction, Some(recon));
+    let picture = store.find_hash("picture").unwrap().unwrap();
+    assert_eq!(store.item(picture).unwrap().unwrap().sketch, Some(sketch));
+    assert_eq!(store.item(3).unwrap().unwrap().sketch, None);
     let (offsets, vectors) = store.signatures(3).unwrap();
     assert_eq!(offsets, (0..8).map(|o| o * 16).collect::<Vec<u32>>());
     assert_eq!(vectors, vectors_for("item3", 8, 16));
