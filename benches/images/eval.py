@@ -461,6 +461,8 @@ def report(args):
                  + f"within distance {cal.get('distance') or float('nan'):.3f}"
                  + (f" or at most {cal['distance_ratio']:.3f} x the distance of the picture ranked third"
                     if cal.get("distance_ratio") else "")
+                 + (f", or, when none of these names one, is the likest of the first 5 candidates with a"
+                    f" sketch likeness of at least {cal['likeness']:.3f}" if cal.get("likeness") else "")
                  + f" (on {cal.get('positives')} altered copies and {cal.get('negatives')} stranger probes: "
                  f"{100 * (cal.get('positive_recall') or 0):.1f}% of the copies named, "
                  f"{100 * (cal.get('negative_pass') or 0):.1f}% of the strangers).")
