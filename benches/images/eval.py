@@ -281,9 +281,10 @@ def run_latentid(args):
             "distance": top.get("distance") if top else None,
             "match": Path(v["match"]["path"]).name if v["match"] else None,
             "seconds": v["seconds"],
-            # Every candidate's view-vote score and distance, to replay a rule offline.
-            "candidates": [[Path(c["path"]).name, c.get("agreement"), c.get("distance")]
-                           for c in v["candidates"]],
+            # Every candidate's view-vote score, distance and sketch likeness (when measured),
+            # to replay a rule offline.
+            "candidates": [[Path(c["path"]).name, c.get("agreement"), c.get("distance"),
+                            c.get("likeness")] for c in v["candidates"]],
         }
     stats = json.loads(sh([str(binary), "stats", "--index", str(index), "--json"], env=env).stdout)
     return {
