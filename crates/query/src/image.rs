@@ -1,13 +1,12 @@
 //! Picture queries. A picture is stored as many views (the whole and overlapping windows of
 //! 85% down to 50% of its sides); a query is cut into the whole and its larger windows, and
-//! its mirror image too. Two rules name a picture:
+//! its mirror image too. Three rules name a picture, the third only when the first two do not:
 //! - the view vote ([`crate::view_vote`]): the query's views find views of one stored picture
 //!   and agree on where the query lies in it — carries copies that are cropped, turned,
 //!   recoloured, captioned or noisy;
 //! - the nearest picture to the whole query (or its mirror image) stands out from the crowd:
 //!   its distance is a small enough share of the [`RATIO_RANK`]-th nearest picture's (a ratio
-//!   test), or is very near — a backstop for copies whose views agree too little.
-//!
+//!   test), or is very near — a backstop for copies whose views agree too little;
 //! - the likeness check: among the first [`LIKENESS_CANDIDATES`] pictures these found, the one
 //!   whose stored sketch is likest the query's ([`latentid_media::likeness`]: gradients of a
 //!   32 x 32 luminance sketch, as it is, mirrored or turned a little) when it is alike enough —
