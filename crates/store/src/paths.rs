@@ -12,13 +12,7 @@ use serde::{Deserialize, Deserializer, Serializer};
 pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     match path.to_str() {
         Some(text) => s.serialize_str(text),
-        None => {
-            let mut text = String::from("\0");
-            for b in path.as_os_str().as_bytes() {
-                text.push_str(&format!("{b:02x}"));
-            }
-            s.serialize_str(&text)
-        }
+        None => s.serialize_str(&format!("\0{}", to_hex(path.as_os_str().as_bytes()))),
     }
 }
 
@@ -27,12 +21,29 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error>
     let Some(hex) = text.strip_prefix('\0') else {
         return Ok(PathBuf::from(text));
     };
-    let bytes: Option<Vec<u8>> = (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect();
-    bytes
+    from_hex(hex)
         .map(|b| PathBuf::from(OsString::from_vec(b)))
         .ok_or_else(|| serde::de::Error::custom("a stored path is damaged"))
+}
+
+/// Bytes as lower-case hex, two digits each: how stored records write raw bytes (a path that
+/// is not UTF-8, a picture's sketch).
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        text.push_str(&format!("{b:02x}"));
+    }
+    text
+}
+
+/// [`to_hex`]'s bytes back; `None` for anything it cannot have written.
+pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
 }
 
 /// [`serialize`] for an optional path.

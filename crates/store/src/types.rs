@@ -153,21 +153,13 @@ pub struct Sketch(pub Vec<u8>);
 
 impl Serialize for Sketch {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut text = String::with_capacity(2 * self.0.len());
-        for b in &self.0 {
-            text.push_str(&format!("{b:02x}"));
-        }
-        s.serialize_str(&text)
+        s.serialize_str(&crate::paths::to_hex(&self.0))
     }
 }
 
 impl<'de> Deserialize<'de> for Sketch {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        (0..text.len() / 2)
-            .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
-            .collect::<Option<Vec<u8>>>()
-            .filter(|_| text.len() % 2 == 0)
+        crate::paths::from_hex(&String::deserialize(d)?)
             .map(Sketch)
             .ok_or_else(|| serde::de::Error::custom("a stored sketch is damaged"))
     }
