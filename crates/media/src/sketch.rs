@@ -19,28 +19,38 @@ pub const SKETCH_SIDE: u32 = 32;
 
 /// The picture's sketch: its luminance at [`SKETCH_SIDE`] x [`SKETCH_SIDE`], row by row.
 pub fn sketch(img: &DynamicImage) -> Vec<u8> {
-    let luma = source(img).to_luma8();
-    imageops::resize(&luma, SKETCH_SIDE, SKETCH_SIDE, FilterType::Triangle).into_raw()
+    match shrunk(img) {
+        Some(small) => sketch_small(&small),
+        None => sketch_small(img),
+    }
 }
 
 /// The picture's sketch as it is, then turned by each of `degrees` (the corners that come in
 /// are black, as a turned copy's are), turned at a few times the sketch's side.
 pub fn turned_sketches(img: &DynamicImage, degrees: &[f32]) -> Vec<Vec<u8>> {
-    let small = source(img);
-    let mut out = vec![sketch(&small)];
-    out.extend(degrees.iter().map(|&d| sketch(&rotate(&small, d))));
+    let shrunk = shrunk(img);
+    let small = shrunk.as_ref().unwrap_or(img);
+    let mut out = vec![sketch_small(small)];
+    out.extend(degrees.iter().map(|&d| sketch_small(&rotate(small, d))));
     out
 }
 
 /// The picture averaged down to a few times the sketch's side (a plain resize of a large
-/// picture would sample its pixels rather than average them); a small one as it is.
-fn source(img: &DynamicImage) -> DynamicImage {
+/// picture would sample its pixels rather than average them); `None` for one that small.
+fn shrunk(img: &DynamicImage) -> Option<DynamicImage> {
     let side = SKETCH_SIDE * 4;
-    if img.width() > side || img.height() > side {
-        img.thumbnail(side, side)
-    } else {
-        img.clone()
-    }
+    (img.width() > side || img.height() > side).then(|| img.thumbnail(side, side))
+}
+
+/// The sketch of a picture [`shrunk`] already.
+fn sketch_small(small: &DynamicImage) -> Vec<u8> {
+    imageops::resize(
+        &small.to_luma8(),
+        SKETCH_SIDE,
+        SKETCH_SIDE,
+        FilterType::Triangle,
+    )
+    .into_raw()
 }
 
 /// How alike two sketches are, -1..1 (1: the same gradients up to brightness and contrast),
