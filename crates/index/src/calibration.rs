@@ -75,8 +75,9 @@ pub const VOTE_RULE: u32 = 2;
 /// (picture calibrations were stamped with the audio rule's 1 before). 3: pictures stored
 /// more than once (twins, at one distance) count once in the view vote and the ratio test,
 /// and a copy's twin found first counts as found. 4: the likeness check
-/// ([`Calibration::likeness`]).
-pub const PICTURE_RULE: u32 = 4;
+/// ([`Calibration::likeness`]). 5: the query's sketch is also turned by 10°, and its turned
+/// sketches are compared inside the corners the turn blanked.
+pub const PICTURE_RULE: u32 = 5;
 
 /// The rule a calibration of an index of `kind` is measured under today.
 pub fn rule_for(kind: ItemKind) -> u32 {

@@ -45,5 +45,5 @@ pub use params::{
     AudioParams, FeatureParams, ImageInput, ImageParams, ImageRegions, CHROMA_WEIGHT,
 };
 pub use resample::resample;
-pub use sketch::{likeness, sketch, turned_sketches, SKETCH_SIDE};
+pub use sketch::{likeness, sketch, turn_margin, turned_sketches, TurnedSketch, SKETCH_SIDE};
 pub use tags::Tags;

@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use latentid_index::{summarise, RATIO_RANK};
 use latentid_media::augment::rotate;
-use latentid_media::{likeness, turned_sketches, view_source, DynamicImage, View};
+use latentid_media::{turned_sketches, view_source, DynamicImage, TurnedSketch, View};
 use latentid_store::{Item, ItemId, Neighbour};
 
 use crate::view_vote::{tied_throughout, ties, view_votes, VIEW_NEIGHBOURS};
@@ -39,8 +39,9 @@ use crate::{Candidate, Matcher, QueryConfig, QueryResult, Result};
 const QUERY_TURNS: &[f32] = &[-8.0, 8.0];
 
 /// Turns (degrees) the query's sketch is also taken at for the likeness check, besides as it
-/// is: a copy turned a few degrees keeps its gradients in place only when turned back.
-const SKETCH_TURNS: &[f32] = &[-5.0, 5.0];
+/// is: a copy turned a few degrees keeps its gradients in place only when turned back (and
+/// compared inside the corners its turns blanked: [`latentid_media::turn_margin`]).
+const SKETCH_TURNS: &[f32] = &[-10.0, -5.0, 5.0, 10.0];
 
 /// The pictures, in answer order, whose sketches the likeness check compares with the query's.
 pub const LIKENESS_CANDIDATES: usize = 5;
@@ -93,7 +94,7 @@ pub(crate) struct PictureProbe {
     queried: Vec<[f32; 4]>,
     stored: Vec<[f32; 4]>,
     /// The query's sketches: as it is, then turned by each of [`SKETCH_TURNS`].
-    sketches: Vec<Vec<u8>>,
+    sketches: Vec<TurnedSketch>,
 }
 
 /// The pictures a probe points at, as if `exclude` were not stored: by distance of their
@@ -117,7 +118,7 @@ impl PictureProbe {
         let stored = &item.sketch.as_ref()?.0;
         self.sketches
             .iter()
-            .filter_map(|q| likeness(q, stored))
+            .filter_map(|q| q.likeness(stored))
             .reduce(f32::max)
     }
 }
