@@ -76,8 +76,9 @@ pub const VOTE_RULE: u32 = 2;
 /// more than once (twins, at one distance) count once in the view vote and the ratio test,
 /// and a copy's twin found first counts as found. 4: the likeness check
 /// ([`Calibration::likeness`]). 5: the query's sketch is also turned by 10°, and its turned
-/// sketches are compared inside the corners the turn blanked.
-pub const PICTURE_RULE: u32 = 5;
+/// sketches are compared inside the corners the turn blanked. 6: the sketch as it is is also
+/// compared without its most different band of rows (a caption).
+pub const PICTURE_RULE: u32 = 6;
 
 /// The rule a calibration of an index of `kind` is measured under today.
 pub fn rule_for(kind: ItemKind) -> u32 {

@@ -35,8 +35,16 @@ pub struct TurnedSketch {
 
 impl TurnedSketch {
     /// How alike a stored sketch is to this one, inside the margin (as [`likeness`]).
+    ///
+    /// A sketch as it is (no margin) looks past a caption, as [`likeness`] does; a turned one
+    /// does not: with its turns a stranger would have many more chances to look alike.
     pub fn likeness(&self, stored: &[u8]) -> Option<f32> {
-        likeness_inside(&self.pixels, stored, self.margin)
+        let band = if self.margin == (0, 0) {
+            CAPTION_ROWS
+        } else {
+            0
+        };
+        compare(&self.pixels, stored, self.margin, band)
     }
 }
 
@@ -94,61 +102,145 @@ fn sketch_small(small: &DynamicImage) -> Vec<u8> {
     .into_raw()
 }
 
+/// Rows of a sketch a caption covers (a line of text a tenth of the picture's height tall,
+/// with its outline): a sketch as it is is also compared without its most different band of
+/// this many rows.
+pub const CAPTION_ROWS: usize = SKETCH_SIDE as usize / 8;
+
 /// How alike two sketches are, -1..1 (1: the same gradients up to brightness and contrast),
-/// the better of `b` as it is and mirrored; `None` when either is not a sketch or is flat.
+/// the better of `b` as it is and mirrored, and of the whole and the whole but its most
+/// different band of [`CAPTION_ROWS`] (a caption or a watermark across the picture);
+/// `None` when either is not a sketch or is flat.
 pub fn likeness(a: &[u8], b: &[u8]) -> Option<f32> {
-    likeness_inside(a, b, (0, 0))
+    compare(a, b, (0, 0), CAPTION_ROWS)
 }
 
-/// [`likeness`] of the two sketches inside `margin` (columns, rows) of their border.
-fn likeness_inside(a: &[u8], b: &[u8], margin: (usize, usize)) -> Option<f32> {
-    let ga = gradients(a, false, margin)?;
-    let plain = correlation(&ga, &gradients(b, false, margin)?);
-    let mirrored = correlation(&ga, &gradients(b, true, margin)?);
-    match (plain, mirrored) {
-        (Some(p), Some(m)) => Some(p.max(m)),
-        (p, m) => p.or(m),
+/// The likeness of two sketches inside `margin` (columns, rows) of their border, the better of
+/// `b` as it is and mirrored, looking past a band of `band` rows (0: none).
+fn compare(a: &[u8], b: &[u8], margin: (usize, usize), band: usize) -> Option<f32> {
+    let ga = Gradients::of(a, false, margin)?;
+    [false, true]
+        .into_iter()
+        .filter_map(|mirrored| ga.likeness(&Gradients::of(b, mirrored, margin)?, band))
+        .reduce(f32::max)
+}
+
+/// A sketch's horizontal and vertical differences inside a margin, row by row.
+struct Gradients {
+    across: Vec<f32>,
+    down: Vec<f32>,
+    columns: usize,
+}
+
+impl Gradients {
+    /// `s`'s differences inside `margin` (columns, rows) of its border (`mirrored`: of its
+    /// mirror image); `None` when `s` is not a sketch or the margin leaves too little.
+    fn of(s: &[u8], mirrored: bool, (mx, my): (usize, usize)) -> Option<Self> {
+        let n = SKETCH_SIDE as usize;
+        if s.len() != n * n || 2 * mx + 2 > n || 2 * my + 2 > n {
+            return None;
+        }
+        let at = |x: usize, y: usize| {
+            let x = if mirrored { n - 1 - x } else { x };
+            f32::from(s[y * n + x])
+        };
+        let (xs, ys) = (mx..n - mx - 1, my..n - my - 1);
+        let each = |d: &dyn Fn(usize, usize) -> f32| {
+            ys.clone()
+                .flat_map(|y| xs.clone().map(move |x| (x, y)))
+                .map(|(x, y)| d(x, y))
+                .collect::<Vec<f32>>()
+        };
+        Some(Gradients {
+            across: each(&|x, y| at(x + 1, y) - at(x, y)),
+            down: each(&|x, y| at(x, y + 1) - at(x, y)),
+            columns: xs.len(),
+        })
+    }
+
+    /// The correlation of two sketches' differences (the same margin), the best of all rows
+    /// and of all rows but any `band` neighbouring ones; `None` when either is flat.
+    fn likeness(&self, other: &Gradients, band: usize) -> Option<f32> {
+        let rows: Vec<Sums> = (0..self.across.len() / self.columns.max(1))
+            .map(|r| {
+                let row = r * self.columns..(r + 1) * self.columns;
+                Sums::of(&self.across[row.clone()], &other.across[row.clone()])
+                    .add(Sums::of(&self.down[row.clone()], &other.down[row]))
+            })
+            .collect();
+        let all = rows.iter().fold(Sums::default(), |t, r| t.add(*r));
+        let without_bands = (band > 0 && band < rows.len()).then(|| {
+            rows.windows(band).filter_map(|w| {
+                all.sub(w.iter().fold(Sums::default(), |t, r| t.add(*r)))
+                    .correlation()
+            })
+        });
+        all.correlation()
+            .into_iter()
+            .chain(without_bands.into_iter().flatten())
+            .reduce(f32::max)
     }
 }
 
-/// A sketch's horizontal then vertical differences inside `margin` (columns, rows) of its
-/// border (`mirrored`: of its mirror image).
-fn gradients(s: &[u8], mirrored: bool, (mx, my): (usize, usize)) -> Option<Vec<f32>> {
-    let n = SKETCH_SIDE as usize;
-    if s.len() != n * n || 2 * mx + 2 > n || 2 * my + 2 > n {
-        return None;
+/// The sums a Pearson correlation needs, over some values of two sketches' differences: kept
+/// per row, so that the correlation without a band of rows is a subtraction.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    n: f64,
+    a: f64,
+    b: f64,
+    ab: f64,
+    aa: f64,
+    bb: f64,
+}
+
+impl Sums {
+    fn of(a: &[f32], b: &[f32]) -> Self {
+        a.iter().zip(b).fold(Sums::default(), |s, (&x, &y)| {
+            let (x, y) = (f64::from(x), f64::from(y));
+            Sums {
+                n: s.n + 1.0,
+                a: s.a + x,
+                b: s.b + y,
+                ab: s.ab + x * y,
+                aa: s.aa + x * x,
+                bb: s.bb + y * y,
+            }
+        })
     }
-    let at = |x: usize, y: usize| {
-        let x = if mirrored { n - 1 - x } else { x };
-        f32::from(s[y * n + x])
-    };
-    let (xs, ys) = (mx..n - mx - 1, my..n - my - 1);
-    let mut g = Vec::with_capacity(2 * xs.len() * ys.len());
-    for y in ys.clone() {
-        for x in xs.clone() {
-            g.push(at(x + 1, y) - at(x, y));
+
+    fn add(self, o: Sums) -> Sums {
+        Sums {
+            n: self.n + o.n,
+            a: self.a + o.a,
+            b: self.b + o.b,
+            ab: self.ab + o.ab,
+            aa: self.aa + o.aa,
+            bb: self.bb + o.bb,
         }
     }
-    for y in ys {
-        for x in xs.clone() {
-            g.push(at(x, y + 1) - at(x, y));
-        }
-    }
-    Some(g)
-}
 
-/// Pearson correlation; `None` when either side is flat.
-fn correlation(a: &[f32], b: &[f32]) -> Option<f32> {
-    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len().max(1) as f32;
-    let (ma, mb) = (mean(a), mean(b));
-    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
-    for (x, y) in a.iter().zip(b) {
-        let (x, y) = (x - ma, y - mb);
-        ab += x * y;
-        aa += x * x;
-        bb += y * y;
+    fn sub(self, o: Sums) -> Sums {
+        self.add(Sums {
+            n: -o.n,
+            a: -o.a,
+            b: -o.b,
+            ab: -o.ab,
+            aa: -o.aa,
+            bb: -o.bb,
+        })
     }
-    (aa > 0.0 && bb > 0.0).then(|| ab / (aa * bb).sqrt())
+
+    /// Pearson correlation; `None` when either side is flat (or nothing is summed).
+    fn correlation(&self) -> Option<f32> {
+        let n = self.n;
+        let cov = self.ab - self.a * self.b / n;
+        let (va, vb) = (self.aa - self.a * self.a / n, self.bb - self.b * self.b / n);
+        // A flat side's variance is 0 up to rounding: compare with the sums' own size.
+        let flat = |v: f64, sq: f64| v <= sq * 1e-9;
+        (n > 0.0 && !flat(va, self.aa) && !flat(vb, self.bb))
+            .then(|| (cov / (va * vb).sqrt()) as f32)
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +292,31 @@ mod tests {
             back > 0.95 && back > as_is && back > back_whole,
             "{back} {as_is} {back_whole}"
         );
+    }
+
+    #[test]
+    fn a_captioned_copy_is_alike_past_its_caption() {
+        let original = picture(400, 300, (0.3, 0.4));
+        // A band of text-like strokes across a tenth of the height, white outlined in black.
+        let mut captioned = original.to_rgb8();
+        for (x, y, p) in captioned.enumerate_pixels_mut() {
+            if (150..180).contains(&y) && x >= 40 {
+                let stroke = (x / 6 + y / 10) % 3;
+                *p = Rgb(if stroke == 0 {
+                    [0, 0, 0]
+                } else {
+                    [255, 255, 255]
+                });
+            }
+        }
+        let stored = sketch(&original);
+        let copy = sketch(&DynamicImage::ImageRgb8(captioned));
+        let past = likeness(&copy, &stored).expect("structured");
+        let whole = compare(&copy, &stored, (0, 0), 0).expect("structured");
+        assert!(past > 0.9 && past > whole + 0.1, "{past} {whole}");
+        let other = sketch(&picture(400, 300, (0.75, 0.6)));
+        let stranger = likeness(&copy, &other).expect("structured");
+        assert!(stranger < 0.5, "{stranger}");
     }
 
     #[test]
