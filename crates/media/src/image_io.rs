@@ -120,6 +120,16 @@ pub fn image_tensor(img: &DynamicImage, p: &ImageParams) -> Vec<f32> {
     image_views(img, p, &[View::WHOLE])
 }
 
+/// The picture within `side` x `side` (shrunk with its aspect kept, its pixels averaged) when
+/// it is larger; as it is otherwise.
+pub fn fit_within(img: &DynamicImage, side: u32) -> Cow<'_, DynamicImage> {
+    if img.width() > side || img.height() > side {
+        Cow::Owned(img.thumbnail(side, side))
+    } else {
+        Cow::Borrowed(img)
+    }
+}
+
 /// The picture views are cut from: scaled down to a square of four times the input size
 /// when it is larger (aspect not kept), as it is otherwise. [`image_views`] of the result
 /// are those of the picture; a caller cutting views more than once scales it once with this.

@@ -35,7 +35,9 @@ pub use decode::{
 };
 pub use error::{contain, MediaError, Result};
 pub use image::DynamicImage;
-pub use image_io::{image_tensor, image_views, load_image, load_image_bytes, view_source, View};
+pub use image_io::{
+    fit_within, image_tensor, image_views, load_image, load_image_bytes, view_source, View,
+};
 pub use kind::{media_kind, MediaKind};
 pub use mel::{
     audio_patches, is_silent_patch, normalise_patch, patches, Mel, MelExtractor, MelStream, Patch,

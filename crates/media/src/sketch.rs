@@ -13,16 +13,23 @@ use image::imageops::{self, FilterType};
 use image::DynamicImage;
 
 use crate::augment::rotate;
+use crate::image_io::fit_within;
 
 /// Side of a sketch in pixels: 1 KiB per picture.
 pub const SKETCH_SIDE: u32 = 32;
 
 /// The picture's sketch: its luminance at [`SKETCH_SIDE`] x [`SKETCH_SIDE`], row by row.
 pub fn sketch(img: &DynamicImage) -> Vec<u8> {
-    match shrunk(img) {
-        Some(small) => sketch_small(&small),
-        None => sketch_small(img),
-    }
+    // Averaged down to a few times the sketch's side first: a plain resize of a large picture
+    // would sample its pixels rather than average them.
+    let small = fit_within(img, SKETCH_SIDE * 4);
+    imageops::resize(
+        &small.to_luma8(),
+        SKETCH_SIDE,
+        SKETCH_SIDE,
+        FilterType::Triangle,
+    )
+    .into_raw()
 }
 
 /// A query picture's sketch, as it is or turned: compared with a stored sketch only inside
@@ -52,20 +59,13 @@ impl TurnedSketch {
 /// are black, as a turned copy's are, and left out of the comparison: [`turn_margin`]),
 /// turned at a few times the sketch's side.
 pub fn turned_sketches(img: &DynamicImage, degrees: &[f32]) -> Vec<TurnedSketch> {
-    let side = SKETCH_SIDE * 8;
-    let thumbnail;
-    let small = if img.width() > side || img.height() > side {
-        thumbnail = img.thumbnail(side, side);
-        &thumbnail
-    } else {
-        img
-    };
+    let small = fit_within(img, SKETCH_SIDE * 8);
     let mut out = vec![TurnedSketch {
-        pixels: sketch(small),
+        pixels: sketch(&small),
         margin: (0, 0),
     }];
     out.extend(degrees.iter().map(|&d| TurnedSketch {
-        pixels: sketch(&rotate(small, d)),
+        pixels: sketch(&rotate(&small, d)),
         margin: turn_margin(small.width(), small.height(), d),
     }));
     out
@@ -82,24 +82,6 @@ pub fn turn_margin(width: u32, height: u32, degrees: f32) -> (usize, usize) {
         ((side * across / along / 2.0 * sin).ceil() as usize).min(SKETCH_SIDE as usize / 4)
     };
     (band(h, w), band(w, h))
-}
-
-/// The picture averaged down to a few times the sketch's side (a plain resize of a large
-/// picture would sample its pixels rather than average them); `None` for one that small.
-fn shrunk(img: &DynamicImage) -> Option<DynamicImage> {
-    let side = SKETCH_SIDE * 4;
-    (img.width() > side || img.height() > side).then(|| img.thumbnail(side, side))
-}
-
-/// The sketch of a picture [`shrunk`] already.
-fn sketch_small(small: &DynamicImage) -> Vec<u8> {
-    imageops::resize(
-        &small.to_luma8(),
-        SKETCH_SIDE,
-        SKETCH_SIDE,
-        FilterType::Triangle,
-    )
-    .into_raw()
 }
 
 /// Rows of a sketch a caption covers (a line of text a tenth of the picture's height tall,

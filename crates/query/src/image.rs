@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use latentid_index::{summarise, RATIO_RANK};
 use latentid_media::augment::rotate;
-use latentid_media::{turned_sketches, view_source, DynamicImage, TurnedSketch, View};
+use latentid_media::{fit_within, turned_sketches, view_source, DynamicImage, TurnedSketch, View};
 use latentid_store::{Item, ItemId, Neighbour};
 
 use crate::view_vote::{tied_throughout, ties, view_votes, VIEW_NEIGHBOURS};
@@ -223,14 +223,7 @@ impl Matcher<'_> {
     ) -> Result<PictureProbe> {
         let queried = self.index().query_views();
         let n = queried.len();
-        let side = 4 * self.index().features().image.size;
-        let thumbnail;
-        let small = if img.width() > side || img.height() > side {
-            thumbnail = img.thumbnail(side, side);
-            &thumbnail
-        } else {
-            img
-        };
+        let small = fit_within(img, 4 * self.index().features().image.size);
         let image = &self.index().features().image;
         let count = image.standardisations();
         // The windows (every view but the whole), as they are and mirrored.
@@ -249,7 +242,7 @@ impl Matcher<'_> {
                 .codes,
         ];
         for &degrees in QUERY_TURNS {
-            let turned = rotate(small, degrees);
+            let turned = rotate(&small, degrees);
             by_source.push(
                 self.index()
                     .encode_views(&turned, &image.standardised(&queried))?
@@ -286,7 +279,7 @@ impl Matcher<'_> {
             })
             .map(Option::unwrap_or_default)
             .collect();
-        let sketches = turned_sketches(small, SKETCH_TURNS);
+        let sketches = turned_sketches(&small, SKETCH_TURNS);
         Ok(PictureProbe {
             wholes,
             per_view,
