@@ -4,10 +4,13 @@
 //! The sketch is the picture's luminance shrunk to [`SKETCH_SIDE`] x [`SKETCH_SIDE`] (its
 //! whole, whatever its shape). Two sketches are alike when their gradients are: the likeness
 //! is the correlation of their horizontal and vertical differences, taken with one sketch as
-//! it is and mirrored (the better of the two). Brightness, contrast, a colour cast, greyscale,
+//! it is and mirrored (the better of the two), over the whole and over the whole but its most
+//! different band of rows (a caption's). Brightness, contrast, a colour cast, greyscale,
 //! re-compression, noise and blur leave a picture's gradients in place, so a copy's likeness
 //! to its original stays near 1 where the encoder's distance may not; a different picture's,
-//! even a look-alike's, falls well below (benches/RESULTS.md, "The likeness check").
+//! even a look-alike's, falls well below (benches/RESULTS.md, "The likeness check"). A query
+//! turned by a few degrees lines up again once its sketch is turned back, compared inside the
+//! band its black corners fill ([`turned_sketches`]).
 
 use image::imageops::{self, FilterType};
 use image::DynamicImage;

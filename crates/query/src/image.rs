@@ -9,9 +9,9 @@
 //!   test), or is very near — a backstop for copies whose views agree too little;
 //! - the likeness check: among the first [`LIKENESS_CANDIDATES`] pictures these found, the one
 //!   whose stored sketch is likest the query's ([`latentid_media::likeness`]: gradients of a
-//!   32 x 32 luminance sketch, as it is, mirrored or turned a little) when it is alike enough —
-//!   carries copies whose colours, compression or noise moved their signatures, but not their
-//!   picture, out of reach of the other two.
+//!   32 x 32 luminance sketch, as it is, mirrored or turned back a little, and past a caption's
+//!   band) when it is alike enough — carries copies whose colours, compression, noise, turn or
+//!   caption moved their signatures, but not their picture, out of reach of the other two.
 //!
 //! Each threshold is calibrated per library (`calibrate`): a distance alone is not comparable
 //! across pictures (featureless pictures all sit close together, while a cropped photo sits
