@@ -319,10 +319,21 @@ def run_hashes(args):
     return out
 
 
+def source_state():
+    """The commit the tree is at and whether it has uncommitted changes (tracked files)."""
+    commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
+    dirty = sh(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT).stdout.strip()
+    return {"commit": commit, "dirty": bool(dirty)}
+
+
 def run(args):
     work = Path(args.work)
     log("run: latentid")
+    # Taken as the run starts (run.sh has just built the binary from this tree): edits made
+    # while it runs are not in the binary, and must not be in the report's commit either.
+    source = source_state()
     lat = run_latentid(args)
+    lat["source"] = source
     log("run: imagehash")
     hashes = run_hashes(args)
     (work / "results.json").write_text(json.dumps({"latentid": lat, "hashes": hashes}))
@@ -400,8 +411,9 @@ def report(args):
             parts = line.split("\t")
             if len(parts) >= 2:
                 versions[parts[0]] = parts[1]
-    commit = sh(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).stdout.strip()
-    dirty = sh(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT).stdout.strip()
+    # The tree the binary was built from (results of older runs: the tree now).
+    source = lat.get("source") or source_state()
+    commit, dirty = source["commit"], source["dirty"]
     n_lib, n_held = lat["images"], sum(1 for k in prepared["images"] if k.get("heldout"))
     title = {"main": "Main set (defaults chosen on it)",
              "second": "Second set (disjoint packages; nothing was tuned on it)"}[args.set]
