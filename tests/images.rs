@@ -227,6 +227,19 @@ fn an_unrelated_picture_gets_no_match() {
 }
 
 #[test]
+fn list_shows_each_picture_and_its_size_but_not_its_sketch() {
+    let (_tmp, index, _lib) = image_index();
+    let listed = latentid(index, &["list", "--json"]).json_lines();
+    assert_eq!(listed.len(), fixture_files("images").len() - 1);
+    for item in &listed {
+        assert_eq!(item["kind"], "image", "{item:#}");
+        assert!(item["width"].as_u64().unwrap() > 0, "{item:#}");
+        // The sketch is the query's business: 2 KiB of hex per picture would drown the list.
+        assert!(item.get("sketch").is_none(), "{item:#}");
+    }
+}
+
+#[test]
 fn similar_lists_other_items_nearest_first() {
     let tmp = tempfile::tempdir().unwrap();
     let index = own_copy(tmp.path());

@@ -19,7 +19,7 @@ pub fn list(dir: &Path, json: bool) -> Result<Outcome> {
     };
     for item in items {
         if json {
-            json_line(&item)?;
+            json_line(&item.shown())?;
             continue;
         }
         let size = match (item.duration_s, item.width, item.height) {

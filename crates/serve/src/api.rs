@@ -141,7 +141,7 @@ pub(crate) async fn health(State(app): State<Arc<App>>) -> Json<crate::Health> {
 pub(crate) async fn items(State(app): State<Arc<App>>) -> ApiResult<Json<Vec<Item>>> {
     app.read(|index| index.store().items().map_err(store_err))
         .await
-        .map(Json)
+        .map(|items| Json(items.into_iter().map(Item::shown).collect()))
 }
 
 pub(crate) async fn item(
@@ -159,7 +159,7 @@ pub(crate) async fn item(
             .ok_or_else(|| ApiError::not_found(format!("no item {id} in this index")))
     })
     .await
-    .map(Json)
+    .map(|item| Json(item.shown()))
 }
 
 pub(crate) async fn stats(State(app): State<Arc<App>>) -> ApiResult<Json<latentid_index::Summary>> {

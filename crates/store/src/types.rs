@@ -146,6 +146,17 @@ pub struct Item {
     pub sketch: Option<Sketch>,
 }
 
+impl Item {
+    /// The item as `list --json` and the server's item API show it: without a picture's
+    /// sketch (1 KiB, 2 KiB of hex, that only the query's likeness check reads).
+    pub fn shown(self) -> Item {
+        Item {
+            sketch: None,
+            ..self
+        }
+    }
+}
+
 /// A picture's sketch: its luminance shrunk to a few dozen pixels a side, row by row
 /// (`latentid_media::sketch`). Written as hex in stored records and `--json` output.
 #[derive(Clone, Debug, PartialEq, Eq)]
