@@ -23,6 +23,7 @@
 //! (benches/RESULTS.md, "The whole first").
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use latentid_index::{summarise, RATIO_RANK};
@@ -93,8 +94,12 @@ pub(crate) struct PictureProbe {
     /// The query's views' rectangles (one orientation), and the stored views'.
     queried: Vec<[f32; 4]>,
     stored: Vec<[f32; 4]>,
-    /// The query's sketches: as it is, then turned by each of [`SKETCH_TURNS`].
-    sketches: Vec<TurnedSketch>,
+    /// The query scaled down as its turned views are cut from, kept for its sketches.
+    picture: DynamicImage,
+    /// The query's sketches: as it is, then turned by each of [`SKETCH_TURNS`]; made the
+    /// first time the likeness check needs them (most queries are named without it, and the
+    /// turns are most of their cost).
+    sketches: OnceLock<Vec<TurnedSketch>>,
 }
 
 /// The pictures a probe points at, as if `exclude` were not stored: by distance of their
@@ -117,6 +122,7 @@ impl PictureProbe {
     fn likeness(&self, item: &Item) -> Option<f32> {
         let stored = &item.sketch.as_ref()?.0;
         self.sketches
+            .get_or_init(|| turned_sketches(&self.picture, SKETCH_TURNS))
             .iter()
             .filter_map(|q| q.likeness(stored))
             .reduce(f32::max)
@@ -279,13 +285,13 @@ impl Matcher<'_> {
             })
             .map(Option::unwrap_or_default)
             .collect();
-        let sketches = turned_sketches(&small, SKETCH_TURNS);
         Ok(PictureProbe {
             wholes,
             per_view,
             queried: queried.iter().map(|v| v.rect).collect(),
             stored: image.stored_rects(),
-            sketches,
+            picture: small.into_owned(),
+            sketches: OnceLock::new(),
         })
     }
 

@@ -158,7 +158,8 @@ impl Item {
 }
 
 /// A picture's sketch: its luminance shrunk to a few dozen pixels a side, row by row
-/// (`latentid_media::sketch`). Written as hex in stored records and `--json` output.
+/// (`latentid_media::sketch`). Written as hex in stored records ([`Item::shown`] leaves it out
+/// of what `list --json` and the server show).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sketch(pub Vec<u8>);
 
