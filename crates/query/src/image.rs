@@ -11,7 +11,11 @@
 //!   whose stored sketch is likest the query's ([`latentid_media::likeness`]: gradients of a
 //!   32 x 32 luminance sketch, as it is, mirrored or turned back a little, and past a caption's
 //!   band) when it is alike enough — carries copies whose colours, compression, noise, turn or
-//!   caption moved their signatures, but not their picture, out of reach of the other two.
+//!   caption moved their signatures, but not their picture, out of reach of the other two;
+//! - the sketch search, when none of these named one: the query's sketch (as it is) against
+//!   every stored sketch, naming the likest when it is alike ([`SEARCH_LIKENESS`]) and alone in
+//!   being so ([`SEARCH_RATIO`]) — carries copies whose signatures lost their picture so far
+//!   that it is not among the first candidates (fine paper grain re-compressed or noised).
 //!
 //! Each threshold is calibrated per library (`calibrate`): a distance alone is not comparable
 //! across pictures (featureless pictures all sit close together, while a cropped photo sits
@@ -46,6 +50,18 @@ const SKETCH_TURNS: &[f32] = &[-10.0, -5.0, 5.0, 10.0];
 
 /// The pictures, in answer order, whose sketches the likeness check compares with the query's.
 pub const LIKENESS_CANDIDATES: usize = 5;
+
+/// The sketch search's bar: below the likeness check's (its ratio test does most of the work),
+/// low enough for a fine-grained picture re-compressed or noised, whose sketch keeps only its
+/// larger strokes (0.41-0.63 to its own picture on the image benchmark).
+const SEARCH_LIKENESS: f32 = 0.4;
+
+/// The sketch search names the likest stored sketch only when the next picture's likeness is
+/// at most this share of it: a ratio test, as a hash's nearest neighbour lacks. A stranger
+/// somewhat like one picture is about as like others (0.36 and more on the image benchmark);
+/// a copy whose fine detail is gone still matches its own picture's larger strokes and no
+/// other's (0.27 and less; benches/RESULTS.md, "The sketch search").
+const SEARCH_RATIO: f32 = 0.3;
 
 /// How much deeper a view is looked up again when twins fill its neighbours
 /// ([`Matcher::deepen_tied`]).
@@ -117,12 +133,17 @@ impl PictureProbe {
         }
     }
 
+    /// The query's sketches: as it is first, then turned by each of [`SKETCH_TURNS`].
+    fn sketches(&self) -> &[TurnedSketch] {
+        self.sketches
+            .get_or_init(|| turned_sketches(&self.picture, SKETCH_TURNS))
+    }
+
     /// How alike a stored picture's sketch is to the query's (the best of its sketches);
     /// `None` for a picture stored without one.
     fn likeness(&self, item: &Item) -> Option<f32> {
         let stored = &item.sketch.as_ref()?.0;
-        self.sketches
-            .get_or_init(|| turned_sketches(&self.picture, SKETCH_TURNS))
+        self.sketches()
             .iter()
             .filter_map(|q| q.likeness(stored))
             .reduce(f32::max)
@@ -343,10 +364,24 @@ impl Matcher<'_> {
         Ok(likest(&self.likenesses(probe, ranked)?))
     }
 
+    /// The sketch search: every stored picture's sketch against the query's as it is; the
+    /// likest and its likeness when it stands alone ([`alone_likest`]).
+    fn search_sketches(&self, probe: &PictureProbe) -> Result<Option<(ItemId, f32)>> {
+        let Some(query) = probe.sketches().first() else {
+            return Ok(None);
+        };
+        let likenesses = self.store().items()?.into_iter().filter_map(|item| {
+            let l = query.likeness(&item.sketch.as_ref()?.0)?;
+            Some((item.id, l))
+        });
+        Ok(alone_likest(likenesses))
+    }
+
     /// The answer to a picture query from what it found: candidates in vote order; the
     /// first named when its vote clears the calibrated score, or else the nearest picture
     /// when its distance passes [`Decision::accepts`], or else the likest of the first
-    /// candidates when its likeness clears the calibrated one (the named comes first).
+    /// candidates when its likeness clears the calibrated one, or else the sketch search's
+    /// (the named comes first).
     fn decide_image(&self, probe: &PictureProbe, cfg: &QueryConfig) -> Result<QueryResult> {
         let found = &probe.found(None);
         let calib = self.index().calibration();
@@ -367,7 +402,7 @@ impl Matcher<'_> {
         let mut order = found.ranked();
         // Neither rule named one: the likest of the first candidates, when alike enough.
         let min_likeness = calib.likeness.filter(|_| cfg.max_distance.is_none());
-        let likenesses = match min_likeness {
+        let mut likenesses = match min_likeness {
             Some(_) if voted.or(near).is_none() => self.likenesses(probe, &order)?,
             _ => Vec::new(),
         };
@@ -375,7 +410,17 @@ impl Matcher<'_> {
             .zip(min_likeness)
             .filter(|&((_, l), bar)| l >= bar)
             .map(|((id, _), _)| id);
-        let named = voted.or(near).or(liked);
+        // Still none: the sketch search, where the likeness check is calibrated (an index
+        // calibrated before it has its pictures stored without sketches).
+        let searched = match min_likeness {
+            Some(_) if voted.or(near).or(liked).is_none() => self.search_sketches(probe)?,
+            _ => None,
+        };
+        if let Some((id, l)) = searched {
+            likenesses.retain(|&(i, _)| i != id);
+            likenesses.push((id, l));
+        }
+        let named = voted.or(near).or(liked).or(searched.map(|(id, _)| id));
         if let Some(id) = named {
             order.retain(|&i| i != id);
             order.insert(0, id);
@@ -494,6 +539,23 @@ fn likest(likenesses: &[(ItemId, f32)]) -> Option<(ItemId, f32)> {
         .iter()
         .copied()
         .reduce(|best, next| if next.1 > best.1 { next } else { best })
+}
+
+/// The likest of pictures' likenesses when it stands alone: at least [`SEARCH_LIKENESS`], and
+/// every other picture's at most [`SEARCH_RATIO`] of it.
+fn alone_likest(likenesses: impl IntoIterator<Item = (ItemId, f32)>) -> Option<(ItemId, f32)> {
+    let mut best: Option<(ItemId, f32)> = None;
+    let mut next = f32::NEG_INFINITY;
+    for (id, l) in likenesses {
+        match best {
+            Some((_, b)) if l <= b => next = next.max(l),
+            _ => {
+                next = next.max(best.map_or(f32::NEG_INFINITY, |(_, b)| b));
+                best = Some((id, l));
+            }
+        }
+    }
+    best.filter(|&(_, l)| l >= SEARCH_LIKENESS && next <= SEARCH_RATIO * l)
 }
 
 /// The distance between the nearest of `queries` and the nearest of `stored` (codes of
@@ -748,5 +810,20 @@ mod tests {
         let d = Decision::new(&calibrated(0.1, Some(0.9)), &asked, &[0.25, 0.3, 0.35]);
         assert!(!d.accepts(0.25));
         assert!((d.confidence(0.2) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_sketch_search_names_only_a_picture_alike_and_alone_in_being_so() {
+        // A copy whose grain is gone: like its own picture, hardly like any other.
+        let found = alone_likest([(1, 0.12), (2, 0.55), (3, 0.15), (4, -0.3)]);
+        assert_eq!(found, Some((2, 0.55)));
+        // Two pictures alike (a picture and its colour variant): neither stands alone.
+        assert_eq!(alone_likest([(1, 0.9), (2, 0.85)]), None);
+        assert_eq!(alone_likest([(1, 0.6), (2, 0.2), (3, 0.1)]), None);
+        // Alone, but not alike enough.
+        assert_eq!(alone_likest([(1, 0.35), (2, 0.05)]), None);
+        // One picture in the library, or none with a sketch.
+        assert_eq!(alone_likest([(7, 0.7)]), Some((7, 0.7)));
+        assert_eq!(alone_likest([]), None);
     }
 }
