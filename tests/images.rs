@@ -211,6 +211,41 @@ fn a_picture_stored_four_times_over_is_named_for_its_copies() {
 }
 
 #[test]
+fn colour_variants_of_one_picture_are_told_apart_by_their_colours() {
+    // One photo printed warm and cool (as two paper textures in one colour each): the same
+    // strokes, so the same sketch and signatures hardly apart. A copy of each, its colours
+    // faded or blurred, is named as the one it was made from.
+    let tmp = tempfile::tempdir().unwrap();
+    let index = own_copy(tmp.path());
+    let grey =
+        augment::greyscale(&load_image(&fixtures().join("images").join("coffee.jpg")).unwrap());
+    let prints = tmp.path().join("prints");
+    std::fs::create_dir_all(&prints).unwrap();
+    let warm = augment::colour_cast(&grey, [1.12, 1.0, 0.82]);
+    let cool = augment::colour_cast(&grey, [0.82, 1.0, 1.12]);
+    warm.to_rgb8().save(prints.join("coffee-warm.png")).unwrap();
+    cool.to_rgb8().save(prints.join("coffee-cool.png")).unwrap();
+    let add = latentid(&index, &["index", s(&prints), "--json"]);
+    assert_eq!(add.code, 0, "{add}");
+    for (print, name) in [(&warm, "coffee-warm.png"), (&cool, "coffee-cool.png")] {
+        named_as(
+            tmp.path(),
+            &index,
+            "faded",
+            &augment::saturation(print, 0.5),
+            name,
+        );
+        named_as(
+            tmp.path(),
+            &index,
+            "blurred",
+            &augment::blur(print, 1.5),
+            name,
+        );
+    }
+}
+
+#[test]
 fn an_unrelated_picture_gets_no_match() {
     let tmp = tempfile::tempdir().unwrap();
     let index = own_copy(tmp.path());

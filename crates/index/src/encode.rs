@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use latentid_media::{
-    contain, decode_audio, decode_audio_frames, image_views, load_image, sketch, Audio,
+    contain, decode_audio, decode_audio_frames, image_views, load_image, sketch, tint, Audio,
     DynamicImage, MediaError, Patch, PatchCutter, Tags, View,
 };
 use latentid_model::{Encoded, Model, ModelError};
@@ -58,6 +58,8 @@ pub struct EncodedFile {
     pub tags: Tags,
     /// Pictures: the sketch a query's likeness check compares ([`sketch`]).
     pub sketch: Option<Vec<u8>>,
+    /// Pictures: their colours ([`tint`]).
+    pub tint: Option<Vec<u8>>,
 }
 
 impl EncodedFile {
@@ -173,6 +175,7 @@ impl Index {
             size: None,
             tags: info.tags,
             sketch: None,
+            tint: None,
         })
     }
 
@@ -252,6 +255,7 @@ impl Index {
                     size: Some((img.width(), img.height())),
                     tags: Tags::default(),
                     sketch: Some(sketch(&img)),
+                    tint: Some(tint(&img)),
                 })
             }
         })
@@ -282,6 +286,7 @@ impl Index {
             artist: enc.tags.artist.clone(),
             album: enc.tags.album.clone(),
             sketch: enc.sketch.clone().map(Sketch),
+            tint: enc.tint.clone().map(Sketch),
         };
         let outcome = self
             .store()

@@ -47,5 +47,8 @@ pub use params::{
     AudioParams, FeatureParams, ImageInput, ImageParams, ImageRegions, CHROMA_WEIGHT,
 };
 pub use resample::resample;
-pub use sketch::{likeness, sketch, turn_margin, turned_sketches, TurnedSketch, SKETCH_SIDE};
+pub use sketch::{
+    likeness, sketch, tint, tint_likeness, turn_margin, turned_sketches, TurnedSketch, SKETCH_SIDE,
+    TINT_SIDE,
+};
 pub use tags::Tags;

@@ -35,6 +35,53 @@ pub fn sketch(img: &DynamicImage) -> Vec<u8> {
     .into_raw()
 }
 
+/// Side of a picture's tint grid: its colours in [`TINT_SIDE`] x [`TINT_SIDE`] cells, 48 bytes.
+pub const TINT_SIDE: u32 = 4;
+
+/// The picture's tint: the mean colour (red, green, blue) of each cell of a [`TINT_SIDE`] x
+/// [`TINT_SIDE`] grid over its whole, row by row. What tells two pictures with the same sketch
+/// apart when only their colours differ ([`tint_likeness`]).
+pub fn tint(img: &DynamicImage) -> Vec<u8> {
+    let small = fit_within(img, SKETCH_SIDE * 4);
+    imageops::resize(&small.to_rgb8(), TINT_SIDE, TINT_SIDE, FilterType::Triangle).into_raw()
+}
+
+/// A tint with less colour than this (root mean square of its cells' chroma, in levels of
+/// 255) is grey: a greyscale copy has no colour to compare.
+const MIN_CHROMA: f32 = 1.0;
+
+/// How alike two tints' colours are, -1..1: the cosine of their chroma (each cell's colour less
+/// its grey), which brightness, contrast and a change of saturation leave in place, and a colour
+/// cast does not. `None` when either is grey or not a tint.
+pub fn tint_likeness(a: &[u8], b: &[u8]) -> Option<f32> {
+    let (a, b) = (Chroma::of(a)?, Chroma::of(b)?);
+    let dot: f32 = a.values.iter().zip(&b.values).map(|(x, y)| x * y).sum();
+    Some(dot / (a.norm * b.norm))
+}
+
+/// A tint's cells less their grey.
+struct Chroma {
+    values: Vec<f32>,
+    norm: f32,
+}
+
+impl Chroma {
+    fn of(tint: &[u8]) -> Option<Self> {
+        if tint.len() != (3 * TINT_SIDE * TINT_SIDE) as usize {
+            return None;
+        }
+        let values: Vec<f32> = tint
+            .chunks(3)
+            .flat_map(|cell| {
+                let grey = cell.iter().map(|&v| f32::from(v)).sum::<f32>() / 3.0;
+                cell.iter().map(move |&v| f32::from(v) - grey)
+            })
+            .collect();
+        let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
+        (norm >= MIN_CHROMA * (values.len() as f32).sqrt()).then_some(Chroma { values, norm })
+    }
+}
+
 /// A query picture's sketch, as it is or turned: compared with a stored sketch only inside
 /// `margin` (columns, rows) of the border, the band a turn brings black corners into.
 #[derive(Debug, Clone, PartialEq)]
@@ -324,5 +371,32 @@ mod tests {
         let some = sketch(&picture(64, 64, (0.5, 0.5)));
         assert_eq!(likeness(&flat, &some), None);
         assert_eq!(likeness(&some[..10], &some), None);
+    }
+
+    #[test]
+    fn a_colour_variant_keeps_its_sketch_and_is_told_apart_by_its_tint() {
+        let warm = picture(96, 64, (0.3, 0.6));
+        // The same picture coloured blue instead of orange: the same strokes.
+        let cool = DynamicImage::ImageRgb8(ImageBuffer::from_fn(96, 64, |x, y| {
+            let [r, g, b] = warm.to_rgb8().get_pixel(x, y).0;
+            Rgb([b, g, r])
+        }));
+        let like = likeness(&sketch(&warm), &sketch(&cool)).unwrap();
+        assert!(like > 0.9, "colour variants' sketches {like}");
+        // A copy of the warm one at half the saturation, and brightened: its tint is still the
+        // warm one's, and unlike the cool one's.
+        let copy = augment_copy(&warm);
+        let own = tint_likeness(&tint(&copy), &tint(&warm)).unwrap();
+        let other = tint_likeness(&tint(&copy), &tint(&cool)).unwrap();
+        assert!(own > 0.9 && other < 0.0, "own {own}, other {other}");
+        // A greyscale copy has no colour to compare.
+        let grey = crate::augment::greyscale(&warm);
+        assert_eq!(tint_likeness(&tint(&grey), &tint(&warm)), None);
+        assert_eq!(tint_likeness(&[1, 2, 3], &tint(&warm)), None);
+    }
+
+    fn augment_copy(img: &DynamicImage) -> DynamicImage {
+        let half = crate::augment::saturation(img, 0.5);
+        crate::augment::brightness_contrast(&half, 0.1, 1.2)
     }
 }

@@ -17,6 +17,11 @@
 //!   being so ([`SEARCH_RATIO`]) — carries copies whose signatures lost their picture so far
 //!   that it is not among the first candidates (fine paper grain re-compressed or noised).
 //!
+//! Whichever rule named it, a picture with a colour twin among the first candidates (another
+//! picture with the same sketch: [`TWIN_SKETCHES`]) gives way to the twin when the query's
+//! colours are clearly the twin's ([`latentid_media::tint_likeness`], [`TINT_MARGIN`]): the
+//! signatures and the sketch see a picture and its colour variant as one.
+//!
 //! Each threshold is calibrated per library (`calibrate`): a distance alone is not comparable
 //! across pictures (featureless pictures all sit close together, while a cropped photo sits
 //! far from its original), and neither is a raw count of agreeing views.
@@ -32,7 +37,10 @@ use std::time::Instant;
 
 use latentid_index::{summarise, RATIO_RANK};
 use latentid_media::augment::rotate;
-use latentid_media::{fit_within, turned_sketches, view_source, DynamicImage, TurnedSketch, View};
+use latentid_media::{
+    fit_within, likeness, tint, tint_likeness, turned_sketches, view_source, DynamicImage,
+    TurnedSketch, View,
+};
 use latentid_store::{Item, ItemId, Neighbour};
 
 use crate::view_vote::{tied_throughout, ties, view_votes, VIEW_NEIGHBOURS};
@@ -62,6 +70,15 @@ const SEARCH_LIKENESS: f32 = 0.4;
 /// a copy whose fine detail is gone still matches its own picture's larger strokes and no
 /// other's (0.27 and less; benches/RESULTS.md, "The sketch search").
 const SEARCH_RATIO: f32 = 0.3;
+
+/// Two stored pictures whose sketches are at least this alike are one picture in two colourings
+/// (two paper textures that differ only in colour, on the image benchmark 0.73-0.81); their
+/// signatures cannot tell them apart, their tints can.
+const TWIN_SKETCHES: f32 = 0.7;
+
+/// A named picture's colour twin is named instead when its tint is this much more like the
+/// query's (a cosine: a copy's own is near 1, its twin's colouring often below 0).
+const TINT_MARGIN: f32 = 0.5;
 
 /// How much deeper a view is looked up again when twins fill its neighbours
 /// ([`Matcher::deepen_tied`]).
@@ -377,11 +394,53 @@ impl Matcher<'_> {
         Ok(alone_likest(likenesses))
     }
 
+    /// The colour twin of `named` among the first [`LIKENESS_CANDIDATES`] of `order` (its
+    /// stored sketch at least [`TWIN_SKETCHES`] alike) whose tint is likest the query's, when
+    /// that is at least [`TINT_MARGIN`] more like it than `named`'s; `None` when there is none,
+    /// when the query is grey, or when the pictures were stored without tints.
+    fn recoloured(
+        &self,
+        probe: &PictureProbe,
+        named: ItemId,
+        order: &[ItemId],
+    ) -> Result<Option<ItemId>> {
+        let Some(item) = self.store().item(named)? else {
+            return Ok(None);
+        };
+        let (Some(sketch), Some(own)) = (item.sketch, item.tint) else {
+            return Ok(None);
+        };
+        let query = tint(&probe.picture);
+        let Some(own) = tint_likeness(&query, &own.0) else {
+            return Ok(None);
+        };
+        let mut twin: Option<(ItemId, f32)> = None;
+        for &id in order.iter().take(LIKENESS_CANDIDATES) {
+            let Some(other) = self.store().item(id)?.filter(|_| id != named) else {
+                continue;
+            };
+            let (Some(s), Some(t)) = (other.sketch, other.tint) else {
+                continue;
+            };
+            if !likeness(&sketch.0, &s.0).is_some_and(|l| l >= TWIN_SKETCHES) {
+                continue;
+            }
+            let Some(l) = tint_likeness(&query, &t.0) else {
+                continue;
+            };
+            if l >= own + TINT_MARGIN && twin.is_none_or(|(_, best)| l > best) {
+                twin = Some((id, l));
+            }
+        }
+        Ok(twin.map(|(id, _)| id))
+    }
+
     /// The answer to a picture query from what it found: candidates in vote order; the
     /// first named when its vote clears the calibrated score, or else the nearest picture
     /// when its distance passes [`Decision::accepts`], or else the likest of the first
-    /// candidates when its likeness clears the calibrated one, or else the sketch search's
-    /// (the named comes first).
+    /// candidates when its likeness clears the calibrated one, or else the sketch search's;
+    /// the named gives way to its colour twin when the query's colours are the twin's
+    /// ([`Self::recoloured`]), and comes first.
     fn decide_image(&self, probe: &PictureProbe, cfg: &QueryConfig) -> Result<QueryResult> {
         let found = &probe.found(None);
         let calib = self.index().calibration();
@@ -420,7 +479,10 @@ impl Matcher<'_> {
             likenesses.retain(|&(i, _)| i != id);
             likenesses.push((id, l));
         }
-        let named = voted.or(near).or(liked).or(searched.map(|(id, _)| id));
+        let named = match voted.or(near).or(liked).or(searched.map(|(id, _)| id)) {
+            Some(id) => Some(self.recoloured(probe, id, &order)?.unwrap_or(id)),
+            None => None,
+        };
         if let Some(id) = named {
             order.retain(|&i| i != id);
             order.insert(0, id);

@@ -167,6 +167,7 @@ fn new_item(i: usize) -> NewItem {
         artist: None,
         album: None,
         sketch: None,
+        tint: None,
     }
 }
 

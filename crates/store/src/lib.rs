@@ -37,7 +37,8 @@
 //! for store in [&on_disk as &dyn Store, &in_memory] {
 //!     let item = NewItem { path: "/music/a.ogg".into(), name: "a".into(),
 //!         content_hash: "ab12".into(), kind: ItemKind::Audio, duration_s: Some(1.0),
-//!         width: None, height: None, title: None, artist: None, album: None, sketch: None };
+//!         width: None, height: None, title: None, artist: None, album: None, sketch: None,
+//!         tint: None };
 //!     // Two signatures of two values each, taken at frames 0 and 16.
 //!     let id = match store.add_item(item, &[0, 16], &[0.0, 1.0, 0.5, 0.5])? {
 //!         AddOutcome::Added(id) => id,

@@ -84,6 +84,9 @@ pub struct NewItem {
     pub album: Option<String>,
     /// Pictures: the sketch a query's likeness check compares (`latentid_media::sketch`).
     pub sketch: Option<Sketch>,
+    /// Pictures: their colours, which tell apart two with the same sketch
+    /// (`latentid_media::tint`).
+    pub tint: Option<Sketch>,
 }
 
 impl NewItem {
@@ -108,6 +111,7 @@ impl NewItem {
             signatures,
             reconstruction: None,
             sketch: self.sketch,
+            tint: self.tint,
         }
     }
 }
@@ -144,22 +148,28 @@ pub struct Item {
     /// compares with its own; absent in items stored before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sketch: Option<Sketch>,
+    /// Pictures: the mean colours of a few cells, which tell apart two pictures with the same
+    /// sketch; absent in items stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tint: Option<Sketch>,
 }
 
 impl Item {
     /// The item as `list --json` and the server's item API show it: without a picture's
-    /// sketch (1 KiB, 2 KiB of hex, that only the query's likeness check reads).
+    /// sketch and tint (1 KiB, 2 KiB of hex, that only the query reads).
     pub fn shown(self) -> Item {
         Item {
             sketch: None,
+            tint: None,
             ..self
         }
     }
 }
 
 /// A picture's sketch: its luminance shrunk to a few dozen pixels a side, row by row
-/// (`latentid_media::sketch`). Written as hex in stored records ([`Item::shown`] leaves it out
-/// of what `list --json` and the server show).
+/// (`latentid_media::sketch`); or its tint, a few cells' colours (`latentid_media::tint`).
+/// Written as hex in stored records ([`Item::shown`] leaves it out of what `list --json` and
+/// the server show).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sketch(pub Vec<u8>);
 

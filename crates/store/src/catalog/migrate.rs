@@ -91,6 +91,7 @@ pub(super) fn from_v1(catalog: &Catalog) -> crate::Result<()> {
                 album: None,
                 reconstruction: None,
                 sketch: None,
+                tint: None,
             },
             first_sig: old.first_sig,
         })?;

@@ -31,6 +31,7 @@ pub fn item(hash: &str) -> NewItem {
         artist: None,
         album: None,
         sketch: None,
+        tint: None,
     }
 }
 

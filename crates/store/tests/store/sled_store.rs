@@ -88,11 +88,13 @@ fn an_index_survives_closing_and_answers_the_same() {
     };
     // A picture's sketch comes back byte for byte, every value a byte can hold.
     let sketch = Sketch((0..=255u8).chain(0..=255).collect());
+    let tint = Sketch((0..48u8).map(|v| v * 5).collect());
     let before = {
         let store = filled(dir.path(), 50, 8, 16);
         store.set_reconstruction(3, Some(recon)).unwrap();
         let picture = NewItem {
             sketch: Some(sketch.clone()),
+            tint: Some(tint.clone()),
             ..item("picture")
         };
         store
@@ -106,7 +108,8 @@ fn an_index_survives_closing_and_answers_the_same() {
     assert_eq!(store.items().unwrap().len(), 51);
     assert_eq!(store.item(3).unwrap().unwrap().reconstruction, Some(recon));
     let picture = store.find_hash("picture").unwrap().unwrap();
-    assert_eq!(store.item(picture).unwrap().unwrap().sketch, Some(sketch));
+    let stored = store.item(picture).unwrap().unwrap();
+    assert_eq!((stored.sketch, stored.tint), (Some(sketch), Some(tint)));
     assert_eq!(store.item(3).unwrap().unwrap().sketch, None);
     let (offsets, vectors) = store.signatures(3).unwrap();
     assert_eq!(offsets, (0..8).map(|o| o * 16).collect::<Vec<u32>>());
