@@ -4,7 +4,9 @@ use anyhow::Result;
 use latentid_index::{Calibration, RATIO_RANK};
 use latentid_ingest::{ingest, IngestConfig, IngestReport};
 use latentid_model::EncoderKind;
-use latentid_query::{calibrate_if_needed, CalibrationConfig, LIKENESS_CANDIDATES};
+use latentid_query::{
+    calibrate_if_needed, CalibrationConfig, LIKENESS_CANDIDATES, SEARCH_LIKENESS, SEARCH_RATIO,
+};
 use latentid_store::ItemKind;
 use serde::Serialize;
 
@@ -155,7 +157,9 @@ pub(super) fn print_calibration(kind: ItemKind, c: &Calibration) {
             },
             match c.likeness {
                 Some(l) => format!(
-                    ", or be among the first {LIKENESS_CANDIDATES} candidates and look {l:.2} alike (sketches)"
+                    ", or be among the first {LIKENESS_CANDIDATES} candidates and look {l:.2} alike (sketches), \
+                     or be the one picture in the library that looks {SEARCH_LIKENESS:.2} alike \
+                     (the next at most {SEARCH_RATIO:.1} of that)"
                 ),
                 None => String::new(),
             },

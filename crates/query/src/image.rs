@@ -62,14 +62,14 @@ pub const LIKENESS_CANDIDATES: usize = 5;
 /// The sketch search's bar: below the likeness check's (its ratio test does most of the work),
 /// low enough for a fine-grained picture re-compressed or noised, whose sketch keeps only its
 /// larger strokes (0.41-0.63 to its own picture on the image benchmark).
-const SEARCH_LIKENESS: f32 = 0.4;
+pub const SEARCH_LIKENESS: f32 = 0.4;
 
 /// The sketch search names the likest stored sketch only when the next picture's likeness is
 /// at most this share of it: a ratio test, as a hash's nearest neighbour lacks. A stranger
 /// somewhat like one picture is about as like others (0.36 and more on the image benchmark);
 /// a copy whose fine detail is gone still matches its own picture's larger strokes and no
 /// other's (0.27 and less; benches/RESULTS.md, "The sketch search").
-const SEARCH_RATIO: f32 = 0.3;
+pub const SEARCH_RATIO: f32 = 0.3;
 
 /// Two stored pictures whose sketches are at least this alike are one picture in two colourings
 /// (two paper textures that differ only in colour, on the image benchmark 0.73-0.81); their

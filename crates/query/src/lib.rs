@@ -43,7 +43,7 @@ mod vote;
 pub use calibrate::{calibrate, calibrate_if_needed, CalibrationConfig};
 pub use duplicates::{duplicates, DuplicateGroup, Duplicates, DuplicatesConfig, Link, Member};
 pub use error::{QueryError, Result};
-pub use image::LIKENESS_CANDIDATES;
+pub use image::{LIKENESS_CANDIDATES, SEARCH_LIKENESS, SEARCH_RATIO};
 pub use matcher::{Answer, Candidate, Matcher, QueryConfig, QueryResult};
 pub use outliers::{outliers, Familiarity, Outlier, Outliers};
 pub use vote::{vote, votes, Tally, Vote, VoteParams};
