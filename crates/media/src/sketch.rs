@@ -88,9 +88,20 @@ impl Chroma {
 pub struct TurnedSketch {
     pub pixels: Vec<u8>,
     pub margin: (usize, usize),
+    /// Its differences inside the margin, taken once for every stored sketch it meets.
+    gradients: Option<Gradients>,
 }
 
 impl TurnedSketch {
+    fn new(pixels: Vec<u8>, margin: (usize, usize)) -> Self {
+        let gradients = Gradients::of(&pixels, false, margin);
+        TurnedSketch {
+            pixels,
+            margin,
+            gradients,
+        }
+    }
+
     /// How alike a stored sketch is to this one, inside the margin (as [`likeness`]).
     ///
     /// A sketch as it is (no margin) looks past a caption, as [`likeness`] does; a turned one
@@ -101,7 +112,7 @@ impl TurnedSketch {
         } else {
             0
         };
-        compare(&self.pixels, stored, self.margin, band)
+        self.gradients.as_ref()?.against(stored, self.margin, band)
     }
 }
 
@@ -110,13 +121,12 @@ impl TurnedSketch {
 /// turned at a few times the sketch's side.
 pub fn turned_sketches(img: &DynamicImage, degrees: &[f32]) -> Vec<TurnedSketch> {
     let small = fit_within(img, SKETCH_SIDE * 8);
-    let mut out = vec![TurnedSketch {
-        pixels: sketch(&small),
-        margin: (0, 0),
-    }];
-    out.extend(degrees.iter().map(|&d| TurnedSketch {
-        pixels: sketch(&rotate(&small, d)),
-        margin: turn_margin(small.width(), small.height(), d),
+    let mut out = vec![TurnedSketch::new(sketch(&small), (0, 0))];
+    out.extend(degrees.iter().map(|&d| {
+        TurnedSketch::new(
+            sketch(&rotate(&small, d)),
+            turn_margin(small.width(), small.height(), d),
+        )
     }));
     out
 }
@@ -150,14 +160,11 @@ pub fn likeness(a: &[u8], b: &[u8]) -> Option<f32> {
 /// The likeness of two sketches inside `margin` (columns, rows) of their border, the better of
 /// `b` as it is and mirrored, looking past a band of `band` rows (0: none).
 fn compare(a: &[u8], b: &[u8], margin: (usize, usize), band: usize) -> Option<f32> {
-    let ga = Gradients::of(a, false, margin)?;
-    [false, true]
-        .into_iter()
-        .filter_map(|mirrored| ga.likeness(&Gradients::of(b, mirrored, margin)?, band))
-        .reduce(f32::max)
+    Gradients::of(a, false, margin)?.against(b, margin, band)
 }
 
 /// A sketch's horizontal and vertical differences inside a margin, row by row.
+#[derive(Debug, Clone, PartialEq)]
 struct Gradients {
     across: Vec<f32>,
     down: Vec<f32>,
@@ -177,17 +184,28 @@ impl Gradients {
             f32::from(s[y * n + x])
         };
         let (xs, ys) = (mx..n - mx - 1, my..n - my - 1);
-        let each = |d: &dyn Fn(usize, usize) -> f32| {
-            ys.clone()
-                .flat_map(|y| xs.clone().map(move |x| (x, y)))
-                .map(|(x, y)| d(x, y))
-                .collect::<Vec<f32>>()
-        };
+        let cells = xs.len() * ys.len();
+        let (mut across, mut down) = (Vec::with_capacity(cells), Vec::with_capacity(cells));
+        for y in ys {
+            for x in xs.clone() {
+                across.push(at(x + 1, y) - at(x, y));
+                down.push(at(x, y + 1) - at(x, y));
+            }
+        }
         Some(Gradients {
-            across: each(&|x, y| at(x + 1, y) - at(x, y)),
-            down: each(&|x, y| at(x, y + 1) - at(x, y)),
+            across,
+            down,
             columns: xs.len(),
         })
+    }
+
+    /// The likeness of stored sketch `b` to these differences (taken inside `margin`), the
+    /// better of `b` as it is and mirrored, looking past a band of `band` rows (0: none).
+    fn against(&self, b: &[u8], margin: (usize, usize), band: usize) -> Option<f32> {
+        [false, true]
+            .into_iter()
+            .filter_map(|mirrored| self.likeness(&Gradients::of(b, mirrored, margin)?, band))
+            .reduce(f32::max)
     }
 
     /// The correlation of two sketches' differences (the same margin), the best of all rows
