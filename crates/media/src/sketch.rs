@@ -399,13 +399,13 @@ mod tests {
             let [r, g, b] = warm.to_rgb8().get_pixel(x, y).0;
             Rgb([b, g, r])
         }));
-        let like = likeness(&sketch(&warm), &sketch(&cool)).unwrap();
+        let like = likeness(&sketch(&warm), &sketch(&cool)).expect("structured");
         assert!(like > 0.9, "colour variants' sketches {like}");
         // A copy of the warm one at half the saturation, and brightened: its tint is still the
         // warm one's, and unlike the cool one's.
         let copy = augment_copy(&warm);
-        let own = tint_likeness(&tint(&copy), &tint(&warm)).unwrap();
-        let other = tint_likeness(&tint(&copy), &tint(&cool)).unwrap();
+        let own = tint_likeness(&tint(&copy), &tint(&warm)).expect("coloured");
+        let other = tint_likeness(&tint(&copy), &tint(&cool)).expect("coloured");
         assert!(own > 0.9 && other < 0.0, "own {own}, other {other}");
         // A greyscale copy has no colour to compare.
         let grey = crate::augment::greyscale(&warm);
