@@ -17,10 +17,12 @@
 //!   being so ([`SEARCH_RATIO`]) — carries copies whose signatures lost their picture so far
 //!   that it is not among the first candidates (fine paper grain re-compressed or noised).
 //!
-//! Whichever rule named it, a picture with a colour twin among the first candidates (another
-//! picture with the same sketch: [`TWIN_SKETCHES`]) gives way to the twin when the query's
-//! colours are clearly the twin's ([`latentid_media::tint_likeness`], [`TINT_MARGIN`]): the
-//! signatures and the sketch see a picture and its colour variant as one.
+//! Whichever of these named it, a picture with a colour twin among the first candidates
+//! (another picture with the same sketch: [`TWIN_SKETCHES`]) gives way to the twin when the
+//! query's colours are clearly the twin's ([`latentid_media::tint_likeness`], [`TINT_MARGIN`]):
+//! the signatures and the sketch see a picture and its colour variant as one. (A copy the whole
+//! settles, below, is answered before any of them: a twin accepted beside it sends it to the
+//! views.)
 //!
 //! Each threshold is calibrated per library (`calibrate`): a distance alone is not comparable
 //! across pictures (featureless pictures all sit close together, while a cropped photo sits
