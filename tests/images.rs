@@ -271,6 +271,7 @@ fn list_shows_each_picture_and_its_size_but_not_its_sketch() {
         assert!(item["width"].as_u64().unwrap() > 0, "{item:#}");
         // The sketch is the query's business: 2 KiB of hex per picture would drown the list.
         assert!(item.get("sketch").is_none(), "{item:#}");
+        assert!(item.get("tint").is_none(), "{item:#}");
     }
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use latentid_media::{
-    contain, decode_audio, decode_audio_frames, image_views, load_image, sketch, tint, Audio,
+    contain, decode_audio, decode_audio_frames, image_views, load_image, sketch_and_tint, Audio,
     DynamicImage, MediaError, Patch, PatchCutter, Tags, View,
 };
 use latentid_model::{Encoded, Model, ModelError};
@@ -56,9 +56,9 @@ pub struct EncodedFile {
     pub size: Option<(u32, u32)>,
     /// Audio: title, artist and album from the file's tags.
     pub tags: Tags,
-    /// Pictures: the sketch a query's likeness check compares ([`sketch`]).
+    /// Pictures: the sketch a query's likeness check compares (`latentid_media::sketch`).
     pub sketch: Option<Vec<u8>>,
-    /// Pictures: their colours ([`tint`]).
+    /// Pictures: their colours (`latentid_media::tint`).
     pub tint: Option<Vec<u8>>,
 }
 
@@ -246,6 +246,7 @@ impl Index {
                 let img = load_image(path)?;
                 let views = self.stored_views();
                 let enc = self.views_with(model, &img, &views).map_err(model_err)?;
+                let (sketch, tint) = sketch_and_tint(&img);
                 Ok(EncodedFile {
                     offsets: (0..views.len() as u32).collect(),
                     vectors: enc.codes,
@@ -254,8 +255,8 @@ impl Index {
                     duration_s: None,
                     size: Some((img.width(), img.height())),
                     tags: Tags::default(),
-                    sketch: Some(sketch(&img)),
-                    tint: Some(tint(&img)),
+                    sketch: Some(sketch),
+                    tint: Some(tint),
                 })
             }
         })

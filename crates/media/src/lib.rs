@@ -48,7 +48,7 @@ pub use params::{
 };
 pub use resample::resample;
 pub use sketch::{
-    likeness, sketch, tint, tint_likeness, turn_margin, turned_sketches, TurnedSketch, SKETCH_SIDE,
-    TINT_SIDE,
+    likeness, sketch, sketch_and_tint, tint, tint_likeness, turn_margin, turned_sketches,
+    TurnedSketch, SKETCH_SIDE, TINT_SIDE,
 };
 pub use tags::Tags;

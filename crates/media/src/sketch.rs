@@ -46,6 +46,13 @@ pub fn tint(img: &DynamicImage) -> Vec<u8> {
     imageops::resize(&small.to_rgb8(), TINT_SIDE, TINT_SIDE, FilterType::Triangle).into_raw()
 }
 
+/// The picture's sketch and tint, from one shrinking of it (the same as [`sketch`] and [`tint`]
+/// each: both average it down to the same side first, most of what either costs).
+pub fn sketch_and_tint(img: &DynamicImage) -> (Vec<u8>, Vec<u8>) {
+    let small = fit_within(img, SKETCH_SIDE * 4);
+    (sketch(&small), tint(&small))
+}
+
 /// A tint with less colour than this (root mean square of its cells' chroma, in levels of
 /// 255) is grey: a greyscale copy has no colour to compare.
 const MIN_CHROMA: f32 = 1.0;
@@ -416,5 +423,11 @@ mod tests {
     fn augment_copy(img: &DynamicImage) -> DynamicImage {
         let half = crate::augment::saturation(img, 0.5);
         crate::augment::brightness_contrast(&half, 0.1, 1.2)
+    }
+
+    #[test]
+    fn the_sketch_and_tint_made_together_are_those_made_apart() {
+        let big = picture(900, 600, (0.6, 0.4));
+        assert_eq!(sketch_and_tint(&big), (sketch(&big), tint(&big)));
     }
 }
