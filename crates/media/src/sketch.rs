@@ -167,7 +167,7 @@ const CAPTION_EDGES: f64 = 2.0;
 
 /// How alike two sketches are, -1..1 (1: the same gradients up to brightness and contrast),
 /// the better of `b` as it is and mirrored, and of the whole and the whole but its most
-/// different band of [`CAPTION_ROWS`] where `a` has at least twice `b`'s edges (a caption
+/// different band of five rows (`CAPTION_ROWS`) where `a` has at least twice `b`'s edges (a caption
 /// or a watermark across the picture); `None` when either is not a sketch or is flat.
 pub fn likeness(a: &[u8], b: &[u8]) -> Option<f32> {
     compare(a, b, (0, 0), CAPTION_ROWS)

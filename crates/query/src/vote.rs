@@ -15,8 +15,8 @@ pub struct Vote {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct VoteParams {
-    /// Votes whose deltas lie within twice this many frames of each other agree (see
-    /// [`vote_tolerance`]).
+    /// Votes whose deltas lie within twice this many frames of each other agree (a quarter
+    /// of the index's hop: `vote_tolerance`).
     pub tolerance_frames: i64,
 }
 
