@@ -157,7 +157,7 @@ pub fn turn_margin(width: u32, height: u32, degrees: f32) -> (usize, usize) {
 /// different band of this many rows. (Four rows, the text alone, left a captioned texture's
 /// likeness at 0.48-0.74 where five lift it to 0.84-0.94: benches/RESULTS.md, "The caption's
 /// band".)
-pub const CAPTION_ROWS: usize = 5;
+const CAPTION_ROWS: usize = 5;
 
 /// A band is looked past only where the query's sketch has at least this many times the edges
 /// (sum of squared differences) of the stored one's same rows: a caption adds edges to a
@@ -167,7 +167,7 @@ const CAPTION_EDGES: f64 = 2.0;
 
 /// How alike two sketches are, -1..1 (1: the same gradients up to brightness and contrast),
 /// the better of `b` as it is and mirrored, and of the whole and the whole but its most
-/// different band of five rows (`CAPTION_ROWS`) where `a` has at least twice `b`'s edges (a caption
+/// different band of `CAPTION_ROWS` rows where `a` has at least twice `b`'s edges (a caption
 /// or a watermark across the picture); `None` when either is not a sketch or is flat.
 pub fn likeness(a: &[u8], b: &[u8]) -> Option<f32> {
     compare(a, b, (0, 0), CAPTION_ROWS)
